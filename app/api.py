@@ -1,0 +1,37 @@
+"""flask-smorest Api: OpenAPI 3 at /api/openapi.json, Swagger UI at /api/docs (local assets)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api as SmorestApi
+
+from app.errors import ErrorSchema, http_exception_to_error
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        err = http_exception_to_error(error)
+        return {"code": err.code, "message": err.message, "details": err.details}, err.status, err.headers
+
+
+API_PREFIX = "/api/v1"
+
+
+def init_api(app: Flask) -> Api:
+    api = Api(app, spec_kwargs={"info": {"description": (
+        "机关后勤服务平台的小程序接口。所有时间为带时区偏移的 ISO 8601；错误响应统一为 "
+        "{code, message, details}，错误码见 docs/error-codes.md 或 GET /api/v1/meta/error-codes。")}})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "登录接口返回的令牌"})
+
+    from blueprints.auth.routes import blp as auth_blp
+    from blueprints.identity.routes import blp as identity_blp
+    from blueprints.meta.routes import blp as meta_blp
+    from miniapp_api.routes import blp as wx_blp
+
+    for blp in (meta_blp, auth_blp, wx_blp, identity_blp):
+        api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
+    app.extensions["api"] = api
+    return api

@@ -1,0 +1,88 @@
+"""Flask CLI commands: `flask --app app <command>` (DATABASE_URL and REDIS_URL set)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_cmd():
+        """Load the demo data (idempotent)."""
+        from app.demo import seed_demo
+
+        seed_demo()
+        click.echo("demo data loaded")
+
+    @app.cli.command("create-admin")
+    @click.argument("employee_no")
+    @click.argument("name")
+    @click.password_option()
+    def create_admin(employee_no, name, password):
+        """Create an administrator who signs in to the panel with EMPLOYEE_NO."""
+        from app.passwords import hash_password, password_problems
+        from models import RoleGrant, User
+
+        problems = password_problems(password)
+        if problems:
+            raise click.ClickException("；".join(problems))
+        user = db.session.execute(select(User).where(User.employee_no == employee_no)).scalar_one_or_none()
+        if user is None:
+            user = User(kind="staff", employee_no=employee_no, name=name)
+            db.session.add(user)
+        user.password_hash = hash_password(password)
+        if not any(g.role == "admin" for g in user.roles):
+            user.roles.append(RoleGrant(role="admin"))
+        db.session.commit()
+        click.echo(f"administrator {employee_no} ready")
+
+    @app.cli.command("import-roster")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--keep-missing", is_flag=True, help="Do not disable staff missing from the file.")
+    @click.option("--dry-run", is_flag=True)
+    def import_roster_cmd(path, keep_missing, dry_run):
+        """Import a staff roster (CSV or XLSX) as the system."""
+        from app.auth import Principal
+        from app.errors import AppError
+        from blueprints.identity import roster
+
+        system = Principal(user_id=0, name="system", kind="staff", company_id=None, department_id=None,
+                           grants=(("admin", "global", None),))
+        try:
+            rows = roster.read_rows(path.read_bytes(), path.name)
+            report = roster.import_rows(system, rows, disable_missing=not keep_missing, dry_run=dry_run)
+        except AppError as exc:
+            click.echo(f"{exc.code}: {exc.message}", err=True)
+            for row in exc.details.get("rows", []):
+                click.echo(f"  第{row['row']}行 {row['employee_no']}: {'；'.join(row['errors'])}", err=True)
+            sys.exit(1)
+        click.echo(report)
+
+    @app.cli.command("error-codes")
+    def error_codes():
+        """Print the error-code registry as Markdown (docs/error-codes.md)."""
+        from app.errors import registry_markdown
+
+        click.echo(registry_markdown(), nl=False)
+
+    @app.cli.command("rotate-pii")
+    def rotate_pii():
+        """Re-encrypt personal data under the first key of DATA_ENCRYPTION_KEYS."""
+        from app.crypto import decrypt, encrypt, needs_rotation
+        from blueprints.identity.service import PHONE_PURPOSE
+        from models import User
+
+        count = 0
+        for user in db.session.execute(select(User).where(User.phone_enc.is_not(None))).scalars():
+            if needs_rotation(user.phone_enc):
+                user.phone_enc = encrypt(decrypt(user.phone_enc, PHONE_PURPOSE), PHONE_PURPOSE)
+                count += 1
+        db.session.commit()
+        click.echo(f"re-encrypted {count} values")

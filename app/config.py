@@ -1,0 +1,157 @@
+"""Configuration profiles, read from environment variables.
+
+`load_config(profile, overrides)` returns a plain dict for `app.config`. Profiles:
+development (embedded servers, development login), test (fixed test keys) and
+production (refuses to start without its secrets). See README, "Configuration".
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+PROFILES = ("development", "test", "production")
+
+# Secrets production must be given; each one is named when missing.
+REQUIRED_IN_PRODUCTION = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DATA_ENCRYPTION_KEYS",
+    "BLIND_INDEX_KEY",
+)
+
+# Fixed, public keys for development and tests only. Production refuses to start with them.
+_INSECURE = {
+    "SECRET_KEY": "insecure-development-secret-key-0000000000",
+    "DATA_ENCRYPTION_KEYS": "dev1:ZGV2LWRhdGEtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
+    "BLIND_INDEX_KEY": "insecure-development-blind-index-key",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what is missing."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    return default if value is None else value.lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    return default if value is None else int(value)
+
+
+def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
+    profile = profile or _env("APP_ENV", "development")
+    if profile not in PROFILES:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(PROFILES)}, not {profile!r}")
+    production = profile == "production"
+
+    cfg: dict = {
+        "APP_ENV": profile,
+        "TESTING": profile == "test",
+        "DEBUG": False,
+        # Database and Redis. Empty means "not configured": development and tests start
+        # embedded servers before the app is created (see app/devservers.py).
+        "DATABASE_URL": _env("DATABASE_URL"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "DB_POOL_SIZE": _int("DB_POOL_SIZE", 5),
+        "DB_MAX_OVERFLOW": _int("DB_MAX_OVERFLOW", 5),
+        "DB_STATEMENT_TIMEOUT_MS": _int("DB_STATEMENT_TIMEOUT_MS", 15000),
+        "REDIS_SOCKET_TIMEOUT": float(_env("REDIS_SOCKET_TIMEOUT", "0.5")),
+        # Secrets.
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "DATA_ENCRYPTION_KEYS": _env("DATA_ENCRYPTION_KEYS"),
+        "BLIND_INDEX_KEY": _env("BLIND_INDEX_KEY"),
+        # Bearer tokens.
+        "TOKEN_TTL": timedelta(hours=_int("TOKEN_TTL_HOURS", 24 * 7)),
+        "TOKEN_CACHE_SECONDS": _int("TOKEN_CACHE_SECONDS", 300),
+        # WeChat. No app id means WeChat is not configured: the development login exists
+        # only then, and never in production.
+        "WECHAT_APPID": _env("WECHAT_APPID"),
+        "WECHAT_SECRET": _env("WECHAT_SECRET"),
+        "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com/"),
+        "WECHAT_PROXY": _env("WECHAT_PROXY"),
+        "WECHAT_TIMEOUT": float(_env("WECHAT_TIMEOUT", "5")),
+        "WECHAT_TOKEN_RETRIES": _int("WECHAT_TOKEN_RETRIES", 2),
+        # Rate limits (Flask-Limiter syntax), keyed by user or openid, not by address.
+        "RATELIMIT_DEFAULT": _env("RATELIMIT_DEFAULT", "300 per minute"),
+        "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "10 per minute"),  # per openid
+        "RATELIMIT_LOGIN_ADDR": _env("RATELIMIT_LOGIN_ADDR", "1200 per minute"),  # per address
+        "RATELIMIT_BIND": _env("RATELIMIT_BIND", "5 per minute;20 per day"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Proxies in front of the app (ProxyFix): how many hops to trust.
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        # Admin panel sign-in.
+        "ADMIN_IDLE_TIMEOUT": timedelta(minutes=_int("ADMIN_IDLE_MINUTES", 30)),
+        "ADMIN_MAX_FAILURES": 5,
+        "ADMIN_LOCKOUT": timedelta(minutes=_int("ADMIN_LOCKOUT_MINUTES", 15)),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "jg_admin",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "INVITE_TTL": timedelta(hours=_int("INVITE_TTL_HOURS", 72)),
+        # Babel: the panel speaks Chinese.
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        # OpenAPI (flask-smorest); Swagger UI assets are served by the app itself.
+        "API_TITLE": "机关后勤服务平台 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        "JSON_AS_ASCII": False,
+    }
+
+    if not production:
+        for key, value in _INSECURE.items():
+            cfg[key] = cfg[key] or value
+    if profile == "test":
+        cfg["WTF_CSRF_ENABLED"] = _bool("WTF_CSRF_ENABLED", True)
+
+    cfg.update(overrides or {})
+
+    if production:
+        missing = [key for key in REQUIRED_IN_PRODUCTION if not cfg.get(key)]
+        if missing:
+            raise ConfigError("生产环境缺少必需配置 (missing required settings): " + ", ".join(missing))
+        insecure = [key for key, value in _INSECURE.items() if cfg.get(key) == value]
+        if insecure:
+            raise ConfigError("生产环境不得使用开发密钥 (development keys in production): "
+                              + ", ".join(insecure))
+    elif not cfg.get("DATABASE_URL") or not cfg.get("REDIS_URL"):
+        raise ConfigError(
+            "DATABASE_URL and REDIS_URL are not set: start through `python3 dev.py run` "
+            "(which starts embedded servers) or give server URLs."
+        )
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(cfg["DATABASE_URL"])
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_size": cfg["DB_POOL_SIZE"],
+        "max_overflow": cfg["DB_MAX_OVERFLOW"],
+        "pool_pre_ping": True,
+        "pool_timeout": 5,
+        "connect_args": {
+            "connect_timeout": 3,
+            "options": f"-c statement_timeout={cfg['DB_STATEMENT_TIMEOUT_MS']} -c timezone=UTC",
+        },
+    }
+    return cfg
+
+
+def normalise_db_url(url: str) -> str:
+    """Point a postgres URL at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

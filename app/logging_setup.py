@@ -1,0 +1,36 @@
+"""Logging that never writes a phone number or a WeChat session key."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_SECRET = re.compile(r"(session_key|secret|access_token|password)(['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+",
+                     re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    text = _PHONE.sub(r"\1****\2", text)
+    return _SECRET.sub(r"\1\2***", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
+    root.setLevel(level)
+    # Outgoing WeChat URLs carry secrets in their query strings.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -1,0 +1,39 @@
+"""Shared marshmallow pieces: times with offsets, pagination."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.timeutil import local
+
+
+class LocalDateTime(ma.fields.AwareDateTime):
+    """ISO 8601 with offset; rendered in Asia/Shanghai, input must carry an offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else local(value).isoformat()
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100000))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+class PageMeta(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A schema {items: [...], page, per_page, total} for a list endpoint."""
+    return type(name, (PageMeta,), {"items": ma.fields.List(ma.fields.Nested(item_schema), required=True)})
+
+
+def paginate(stmt, page: int, per_page: int) -> dict:
+    """Run `stmt` (a select) for one page; `total` counts the whole selection."""
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return {"items": items, "page": page, "per_page": per_page, "total": total}

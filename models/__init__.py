@@ -1,0 +1,22 @@
+"""SQLAlchemy 2.x typed models, one module per domain. Importing this package registers all
+tables on the shared metadata (Alembic and the app both import it)."""
+
+from app.extensions import Base, db
+from models.audit import AuditLog
+from models.identity import (
+    COMPANY_KINDS,
+    ROLES,
+    SCOPE_KINDS,
+    ApiToken,
+    Company,
+    Department,
+    InviteCode,
+    RoleGrant,
+    User,
+    WechatIdentity,
+)
+
+__all__ = [
+    "Base", "db", "AuditLog", "ApiToken", "Company", "Department", "InviteCode", "RoleGrant",
+    "User", "WechatIdentity", "ROLES", "COMPANY_KINDS", "SCOPE_KINDS",
+]

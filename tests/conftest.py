@@ -1,0 +1,110 @@
+"""Test fixtures: real PostgreSQL and Redis.
+
+With DATABASE_URL / REDIS_URL set (CI: the machine's servers) the suite creates its own
+database on that server and uses its own Redis database number; without them it starts
+embedded servers under var/. Each pytest-xdist worker gets its own database and Redis db.
+Every test starts from empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from app import devservers, migrate
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_NO = int(WORKER.removeprefix("gw") or 0)
+
+
+def _redis_url(base: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{8 + WORKER_NO}"))
+
+
+@pytest.fixture(scope="session")
+def server_urls():
+    db_server = os.environ.get("DATABASE_URL") or devservers.start_postgres("test")
+    valkey = None
+    redis_base = os.environ.get("REDIS_URL")
+    if not redis_base:
+        valkey = devservers.start_valkey(f"test-{WORKER}")
+        redis_base = valkey.connection_url
+    database_url = devservers.ensure_database(db_server, f"jiguan_test_{WORKER}", recreate=True)
+    redis_url = _redis_url(redis_base)
+    migrate.upgrade(database_url)
+    # Subprocesses (live servers, concurrency tests) inherit these.
+    os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"] = database_url, redis_url
+    yield {"database": database_url, "redis": redis_url, "db_server": db_server}
+    if valkey is not None:
+        valkey.stop()
+
+
+def app_config(server_urls, **overrides) -> dict:
+    return {"APP_ENV": "test", "DATABASE_URL": server_urls["database"], "REDIS_URL": server_urls["redis"],
+            "WTF_CSRF_ENABLED": False, **overrides}
+
+
+@pytest.fixture(scope="session")
+def app(server_urls):
+    from app import create_app
+
+    application = create_app(app_config(server_urls))
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture(scope="session")
+def _truncate(server_urls):
+    import models  # noqa: F401
+    from app.extensions import Base
+
+    engine = create_engine(server_urls["database"], poolclass=NullPool)
+    statement = text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                     + " RESTART IDENTITY CASCADE")
+
+    def truncate():
+        with engine.begin() as conn:
+            conn.execute(statement)
+
+    yield truncate
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean(request, server_urls, _truncate):
+    """Empty every table and the Redis database after each test."""
+    yield
+    if "app" in request.fixturenames:
+        from app.extensions import db
+
+        db.session.remove()  # release the test's own transaction before truncating
+    _truncate()
+    redis_lib.Redis.from_url(server_urls["redis"]).flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis(app):
+    from app.extensions import get_redis
+
+    return get_redis()
+
+
+# --- factories ---------------------------------------------------------------------------
+
+@pytest.fixture
+def make(app):
+    from tests.factories import Factory
+
+    return Factory()
