@@ -55,6 +55,14 @@ REGISTRY: dict[str, tuple[int, str, str]] = {
 }
 
 
+def register_codes(codes: dict[str, tuple[int, str, str]]) -> None:
+    """Add a domain's own codes (called at import time of the domain's module)."""
+    for code, entry in codes.items():
+        if code in REGISTRY and REGISTRY[code] != entry:
+            raise ValueError(f"error code {code} registered twice with different meanings")
+        REGISTRY[code] = entry
+
+
 class AppError(Exception):
     """An error the client caused or must know about; rendered in the error shape."""
 
