@@ -41,7 +41,6 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config["RATELIMIT_DEFAULT"] = app.config["RATELIMIT_DEFAULT"]
     limiter.init_app(app)
 
     from app.api import init_api

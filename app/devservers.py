@@ -59,15 +59,27 @@ def with_database(server_url: str, database: str) -> str:
     return make_url(server_url).set(database=database).render_as_string(hide_password=False)
 
 
+def _admin_connect(server_url: str):
+    import psycopg
+
+    admin_url = with_database(server_url, "postgres").replace("postgresql+psycopg://", "postgresql://")
+    return psycopg.connect(admin_url, autocommit=True)
+
+
+def drop_database(server_url: str, database: str) -> None:
+    from psycopg import sql
+
+    with _admin_connect(server_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
 def ensure_database(server_url: str, database: str, recreate: bool = False) -> str:
     """Create `database` on the server if missing (or drop and create it); return its URL."""
-    import psycopg
     from psycopg import sql
 
     from app.config import normalise_db_url
 
-    admin_url = with_database(server_url, "postgres").replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with _admin_connect(server_url) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if exists and recreate:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))

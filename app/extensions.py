@@ -38,7 +38,10 @@ def _rate_limit_key() -> str:
     return f"addr:{client_address()}"
 
 
-limiter = Limiter(key_func=_rate_limit_key, strategy="fixed-window")
+# Limits are read from the app's config on each request (one Limiter object serves every app
+# a process creates; Flask-Limiter keeps the first app's configured defaults otherwise).
+limiter = Limiter(key_func=_rate_limit_key, strategy="fixed-window",
+                  default_limits=[lambda: current_app.config["RATELIMIT_DEFAULT"]])
 
 
 def hit_limit(limit: str, *identifiers: str) -> bool:

@@ -47,11 +47,11 @@ def missing_constraints(url: str) -> list[str]:
             if len(words) >= 3 and words[0] == "CONSTRAINT" and words[2] in ("UNIQUE", "CHECK", "EXCLUDE"):
                 expected.add((table.name, words[1]))
     with engine.connect() as conn:
-        present = set(conn.execute(text(
+        present = {tuple(row) for row in conn.execute(text(
             "SELECT rel.relname, con.conname FROM pg_constraint con "
             "JOIN pg_class rel ON rel.oid = con.conrelid "
             "JOIN pg_namespace ns ON ns.oid = rel.relnamespace "
-            "WHERE ns.nspname = current_schema() AND con.contype IN ('u', 'c', 'x')")).tuples())
+            "WHERE ns.nspname = current_schema() AND con.contype IN ('u', 'c', 'x')"))}
     engine.dispose()
     if not expected:
         raise RuntimeError("no named constraints found in the models: the check would be empty")

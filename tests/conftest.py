@@ -8,10 +8,13 @@ Every test starts from empty tables and an empty Redis database.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import shutil
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -19,6 +22,9 @@ from app import devservers, migrate
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NO = int(WORKER.removeprefix("gw") or 0)
+# Several runs may share one server (developers running suites side by side): each run and
+# worker gets its own database, and its own embedded Valkey when no REDIS_URL is given.
+RUN = f"{WORKER}_{os.getpid()}"
 
 
 def _redis_url(base: str) -> str:
@@ -34,9 +40,10 @@ def server_urls():
     valkey = None
     redis_base = os.environ.get("REDIS_URL")
     if not redis_base:
-        valkey = devservers.start_valkey(f"test-{WORKER}")
+        valkey = devservers.start_valkey(f"test-{RUN}")
         redis_base = valkey.connection_url
-    database_url = devservers.ensure_database(db_server, f"jiguan_test_{WORKER}", recreate=True)
+    database = f"jiguan_test_{RUN}"
+    database_url = devservers.ensure_database(db_server, database, recreate=True)
     redis_url = _redis_url(redis_base)
     migrate.upgrade(database_url)
     # Subprocesses (live servers, concurrency tests) inherit these.
@@ -44,6 +51,8 @@ def server_urls():
     yield {"database": database_url, "redis": redis_url, "db_server": db_server}
     if valkey is not None:
         valkey.stop()
+        shutil.rmtree(devservers.VAR / f"test-{RUN}-valkey", ignore_errors=True)
+    devservers.drop_database(db_server, database)
 
 
 def app_config(server_urls, **overrides) -> dict:
@@ -51,11 +60,26 @@ def app_config(server_urls, **overrides) -> dict:
             "WTF_CSRF_ENABLED": False, **overrides}
 
 
-@pytest.fixture(scope="session")
-def app(server_urls):
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as a real server does: the request gets its
+    own app context (own `g`, own database session) instead of reusing the one the test
+    body has pushed. The test body sees the request's effects only once committed."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_test_app(server_urls, **overrides):
     from app import create_app
 
-    application = create_app(app_config(server_urls))
+    application = create_app(app_config(server_urls, **overrides))
+    application.test_client_class = IsolatedClient
+    return application
+
+
+@pytest.fixture(scope="session")
+def app(server_urls):
+    application = make_test_app(server_urls)
     with application.app_context():
         yield application
 
