@@ -62,6 +62,14 @@ def run(port: int) -> None:
         os.environ["REDIS_URL"] = valkey.connection_url
         print(f"embedded Valkey at {valkey.connection_url}", flush=True)
     os.environ.setdefault("APP_ENV", "development")
+    standin = None
+    if os.environ.get("WECHAT") == "standin" and not os.environ.get("WECHAT_APPID"):
+        from miniapp_api.standin import StandinServer
+
+        standin = StandinServer().start()
+        os.environ.update(WECHAT_APPID="wx-standin", WECHAT_SECRET="standin-secret",  # noqa: S106
+                          WECHAT_API_BASE=standin.url)
+        print(f"local WeChat stand-in at {standin.url} (development login is off)", flush=True)
     migrate.upgrade(os.environ["DATABASE_URL"])
 
     from app import create_app
@@ -71,15 +79,19 @@ def run(port: int) -> None:
     with app.app_context():
         seed_demo()
     base = f"http://127.0.0.1:{port}"
+    if standin is None:
+        login_hint = (f"""without WeChat (development only):
+      curl -X POST {base}/api/v1/auth/dev-login -H 'Content-Type: application/json' -d '{{"employee_no": "E1001"}}'""")
+    else:
+        login_hint = (f"""through the stand-in (any code; bind E1001 张伟 13800001001):
+      curl -X POST {base}/api/v1/wx/login -H 'Content-Type: application/json' -d '{{"code": "demo-1"}}'""")
     print(f"""
 机关后勤服务平台 is running.
   API docs (Swagger UI): {base}/api/docs      OpenAPI: {base}/api/openapi.json
   Health:                {base}/healthz
   Admin panel:           {base}/admin/    sign in: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}
       contractor consoles: C2001 (食堂) or C3001 (物业), auditor A0002, password {DEMO_PASSWORD}
-  Mini-program login without WeChat (development only):
-      curl -X POST {base}/api/v1/auth/dev-login -H 'Content-Type: application/json' \\
-           -d '{{"employee_no": "E1001"}}'
+  Mini-program login: {login_hint}
 Press Ctrl+C to stop.
 """, flush=True)
     try:
@@ -87,6 +99,8 @@ Press Ctrl+C to stop.
     finally:
         if valkey is not None:
             valkey.stop()
+        if standin is not None:
+            standin.stop()
 
 
 def test(args: list[str]) -> int:

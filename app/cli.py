@@ -77,12 +77,16 @@ def register_cli(app: Flask) -> None:
         """Re-encrypt personal data under the first key of DATA_ENCRYPTION_KEYS."""
         from app.crypto import decrypt, encrypt, needs_rotation
         from blueprints.identity.service import PHONE_PURPOSE
-        from models import User
+        from miniapp_api.service import SESSION_KEY_PURPOSE
+        from models import User, WechatIdentity
 
         count = 0
-        for user in db.session.execute(select(User).where(User.phone_enc.is_not(None))).scalars():
-            if needs_rotation(user.phone_enc):
-                user.phone_enc = encrypt(decrypt(user.phone_enc, PHONE_PURPOSE), PHONE_PURPOSE)
-                count += 1
+        for model, column, purpose in ((User, "phone_enc", PHONE_PURPOSE),
+                                       (WechatIdentity, "session_key_enc", SESSION_KEY_PURPOSE)):
+            rows = db.session.execute(select(model).where(getattr(model, column).is_not(None)))
+            for row in rows.scalars():
+                if needs_rotation(getattr(row, column)):
+                    setattr(row, column, encrypt(decrypt(getattr(row, column), purpose), purpose))
+                    count += 1
         db.session.commit()
         click.echo(f"re-encrypted {count} values")

@@ -13,7 +13,7 @@ from app.passwords import hash_password
 from blueprints.identity.service import set_phone
 from models import Company, Department, RoleGrant, User
 
-DEMO_ADMIN = ("admin", "Admin@2026demo")
+DEMO_ADMIN = ("A0001", "Admin@2026demo")  # employee number, panel password
 DEMO_PASSWORD = "Demo@2026pass"  # every demo contractor manager and the auditor
 
 DEPARTMENTS = [
@@ -70,8 +70,8 @@ def seed_identity() -> None:
                         password_hash=hash_password(DEMO_PASSWORD) if panel else None)
             user.roles.append(RoleGrant(role=role, scope_kind="company", scope_id=companies[idx].id))
             db.session.add(user)
-    if _user("A0001") is None:
-        admin = User(kind="staff", employee_no="A0001", name="系统管理员", department=depts["AFFAIRS"],
+    if _user(DEMO_ADMIN[0]) is None:
+        admin = User(kind="staff", employee_no=DEMO_ADMIN[0], name="系统管理员", department=depts["AFFAIRS"],
                      password_hash=hash_password(DEMO_ADMIN[1]))
         admin.roles.extend([RoleGrant(role="admin"), RoleGrant(role="staff")])
         db.session.add(admin)
