@@ -189,3 +189,17 @@ def test_proxyfix_uses_forwarded_address_only_when_configured(server_urls):
     plain.add_url_rule("/_addr", view_func=_addr)
     plain.test_client().get("/_addr", headers={"X-Forwarded-For": "10.1.2.3"})
     assert seen == ["10.1.2.3", "127.0.0.1"]
+
+
+def test_embedded_servers_refused_in_ci_and_production(monkeypatch):
+    from app import devservers
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(devservers.EmbeddedRefused, match="DATABASE_URL"):
+        devservers.start_postgres("never")
+    with pytest.raises(devservers.EmbeddedRefused, match="REDIS_URL"):
+        devservers.start_valkey("never")
+    monkeypatch.setenv("CI", "false")
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(devservers.EmbeddedRefused):
+        devservers.start_postgres("never")
