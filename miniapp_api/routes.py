@@ -44,7 +44,7 @@ def login(body):
 
 
 @blp.post("/bind")
-@blp.auth("visitor")
+@blp.auth()  # signed in; anyone but a visitor gets WX_ALREADY_BOUND
 @limiter.limit(_bind_limit)
 @blp.arguments(BindRosterSchema)
 @blp.response(200, TokenSchema)
@@ -56,7 +56,7 @@ def bind(body):
 
 
 @blp.post("/bind-phone")
-@blp.auth("visitor")
+@blp.auth()  # signed in; anyone but a visitor gets WX_ALREADY_BOUND
 @limiter.limit(_bind_limit)
 @blp.arguments(BindPhoneSchema)
 @blp.response(200, TokenSchema)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import Principal, revoke_tokens
@@ -28,22 +29,33 @@ from models import RoleGrant, User, WechatIdentity
 SESSION_KEY_PURPOSE = "wechat.session_key"
 
 
+def _find_identity(appid: str, openid: str) -> WechatIdentity | None:
+    return db.session.execute(select(WechatIdentity).where(
+        WechatIdentity.appid == appid, WechatIdentity.openid == openid)).scalar_one_or_none()
+
+
 def login(code: str) -> dict:
     client = wechat.get_client()
-    result = wechat.call(client.wxa.code_to_session, code)
+    result = wechat.call(client.code_to_session, code)
     openid = result["openid"]
     if not hit_limit(current_app.config["RATELIMIT_LOGIN"], "wx-login", openid):
         raise AppError("RATE_LIMITED", details={"limit": current_app.config["RATELIMIT_LOGIN"]})
     appid = current_app.config["WECHAT_APPID"]
-    identity = db.session.execute(select(WechatIdentity).where(
-        WechatIdentity.appid == appid, WechatIdentity.openid == openid)).scalar_one_or_none()
+    identity = _find_identity(appid, openid)
     if identity is None:
-        visitor = User(kind="visitor", name="访客")
-        visitor.roles.append(RoleGrant(role="visitor", scope_kind="global"))
-        db.session.add(visitor)
-        db.session.flush()
-        identity = WechatIdentity(appid=appid, openid=openid, user_id=visitor.id)
-        db.session.add(identity)
+        try:
+            with db.session.begin_nested():
+                visitor = User(kind="visitor", name="访客")
+                visitor.roles.append(RoleGrant(role="visitor", scope_kind="global"))
+                db.session.add(visitor)
+                db.session.flush()
+                identity = WechatIdentity(appid=appid, openid=openid, user_id=visitor.id)
+                db.session.add(identity)
+        except IntegrityError:
+            # The same person's concurrent first login (another request) created it first.
+            identity = _find_identity(appid, openid)
+            if identity is None:
+                raise
     identity.unionid = result.get("unionid") or identity.unionid
     identity.session_key_enc = encrypt(result.get("session_key"), SESSION_KEY_PURPOSE)
     identity.last_login_at = utcnow()
@@ -63,6 +75,9 @@ def _identity_of(principal: Principal) -> tuple[User, WechatIdentity]:
 
 
 def _bind(visitor: User, identity: WechatIdentity, staff: User, method: str) -> dict:
+    # Lock the staff member: two people binding the same entry at once are serialised, and
+    # the second sees the first's binding.
+    db.session.execute(select(User.id).where(User.id == staff.id).with_for_update())
     if db.session.execute(select(WechatIdentity.id).where(
             WechatIdentity.user_id == staff.id, WechatIdentity.appid == identity.appid)).first():
         raise AppError("ROSTER_ALREADY_BOUND")

@@ -70,7 +70,7 @@ def create_standin() -> Flask:
     @app.post("/cgi-bin/stable_token")
     def stable_token():
         def ok():
-            body = request.get_json(silent=True) or {}
+            body = request.get_json(force=True, silent=True) or {}
             if not body.get("appid") or not body.get("secret"):
                 return jsonify(errcode=40013, errmsg="invalid appid")
             token = "STANDIN_" + secrets.token_hex(16)
@@ -92,7 +92,8 @@ def create_standin() -> Flask:
     @app.post("/wxa/business/getuserphonenumber")
     def phone_number():
         def ok():
-            code = (request.get_json(silent=True) or {}).get("code", "")
+            # Like WeChat, read the JSON body whatever the Content-Type: wechatpy sends none.
+            code = (request.get_json(force=True, silent=True) or {}).get("code", "")
             if not code.startswith("phone-"):
                 return jsonify(errcode=40029, errmsg="invalid code")
             number = code.removeprefix("phone-")

@@ -6,9 +6,12 @@
 - wechatpy 1.8.18 refetches the token and retries recursively without limit on 40001 /
   40014 / 42001; here retries stop after WECHAT_TOKEN_RETRIES.
 - The API base URL and an outbound proxy come from configuration (an intranet reaches
-  WeChat through an egress gateway; tests point it at the local stand-in).
+  WeChat through an egress gateway; tests point it at the local stand-in). The proxy is
+  passed with every request: set only on the session, it would lose to HTTP(S)_PROXY from
+  the environment (requests lets the environment override the session's proxies).
 - `jscode2session` needs no access token; wechatpy would fetch one anyway, so it is not sent.
-- Every failure becomes an AppError (4xx/503 with the error shape), never a 500.
+- Every failure becomes an AppError (4xx/503 with the error shape), never a 500; an answer
+  that is not the JSON object expected (an HTML error page from a gateway) counts as one.
 """
 
 from __future__ import annotations
@@ -49,15 +52,14 @@ class AppWeChatClient(WeChatClient):
         self.wxa.API_BASE_URL = self.api_base
         self.max_token_retries = max_token_retries
         self._local = threading.local()
-        if proxy:
-            self._http.proxies = {"http": proxy, "https": proxy}
+        self.proxies = {"http": proxy, "https": proxy} if proxy else None
 
     def fetch_access_token(self):
         res = self._http.post(
             self.api_base + "cgi-bin/stable_token",
             json={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
                   "force_refresh": False},
-            timeout=self.timeout,
+            timeout=self.timeout, proxies=self.proxies,
         )
         try:
             res.raise_for_status()
@@ -78,6 +80,7 @@ class AppWeChatClient(WeChatClient):
         top = not getattr(self._local, "active", False)
         if top:
             self._local.active, self._local.retries = True, 0
+        kwargs.setdefault("proxies", self.proxies)
         try:
             if "sns/jscode2session" in url_or_endpoint:
                 kwargs.setdefault("params", {})["access_token"] = None  # requests drops None
@@ -99,6 +102,13 @@ class AppWeChatClient(WeChatClient):
                                                 request=getattr(res, "request", None), response=res)
                 self._local.retries += 1
         return super()._handle_result(res, method, url, result_processor, **kwargs)
+
+    def code_to_session(self, js_code: str) -> dict:
+        result = self.wxa.code_to_session(js_code)
+        # wechatpy hands back a non-JSON answer (a gateway's HTML page) as the raw response.
+        if not isinstance(result, dict) or not result.get("openid"):
+            raise ValueError("jscode2session answered without an openid")
+        return result
 
     # Endpoints wechatpy 1.8.18 lacks.
     def get_user_phone_number(self, code: str) -> str:

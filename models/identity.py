@@ -156,13 +156,14 @@ class RoleGrant(TimestampMixin, Base):
 
 class WechatIdentity(TimestampMixin, Base):
     __tablename__ = "wechat_identity"
-    __table_args__ = (UniqueConstraint("appid", "openid"),)
+    # One WeChat account per person and one person per WeChat account (per mini-program).
+    __table_args__ = (UniqueConstraint("appid", "openid"), UniqueConstraint("appid", "user_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appid: Mapped[str] = mapped_column(String(64))
     openid: Mapped[str] = mapped_column(String(128))
     unionid: Mapped[str | None] = mapped_column(String(128), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     # The session key stays on the server, encrypted; never in a response or a log.
     session_key_enc: Mapped[str | None] = mapped_column(String(200))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -155,15 +155,14 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_wechat_identity_user_id_app_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wechat_identity')),
-    sa.UniqueConstraint('appid', 'openid', name=op.f('uq_wechat_identity_appid_openid'))
+    sa.UniqueConstraint('appid', 'openid', name=op.f('uq_wechat_identity_appid_openid')),
+    sa.UniqueConstraint('appid', 'user_id', name=op.f('uq_wechat_identity_appid_user_id'))
     )
     op.create_index(op.f('ix_wechat_identity_unionid'), 'wechat_identity', ['unionid'], unique=False)
-    op.create_index(op.f('ix_wechat_identity_user_id'), 'wechat_identity', ['user_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.drop_index(op.f('ix_wechat_identity_user_id'), table_name='wechat_identity')
     op.drop_index(op.f('ix_wechat_identity_unionid'), table_name='wechat_identity')
     op.drop_table('wechat_identity')
     op.drop_index(op.f('ix_role_grant_user_id'), table_name='role_grant')
