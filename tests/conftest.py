@@ -77,11 +77,26 @@ def make_test_app(server_urls, **overrides):
     return application
 
 
+_SESSION_APP = []
+
+
 @pytest.fixture(scope="session")
 def app(server_urls):
     application = make_test_app(server_urls)
+    _SESSION_APP.append(application)
     with application.app_context():
         yield application
+
+
+def _rebind_limiter() -> None:
+    """Flask-Limiter keeps one storage per Limiter object and each create_app rebinds it; a
+    test app with an unreachable Redis would leave later tests on the in-memory fallback
+    (whose counters no flush clears). Point it back at the session app's Redis."""
+    from app.extensions import limiter
+
+    if _SESSION_APP:
+        limiter.init_app(_SESSION_APP[0])
+        limiter._storage_dead = False
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +126,7 @@ def clean(request, server_urls, _truncate):
         db.session.remove()  # release the test's own transaction before truncating
     _truncate()
     redis_lib.Redis.from_url(server_urls["redis"]).flushdb()
+    _rebind_limiter()
 
 
 @pytest.fixture
