@@ -43,6 +43,28 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"administrator {employee_no} ready")
 
+    @app.cli.command("set-panel-password")
+    @click.argument("employee_no")
+    @click.password_option()
+    def set_panel_password(employee_no, password):
+        """Set the admin-panel password of EMPLOYEE_NO (ends their other panel sessions)."""
+        from app import audit
+        from app.passwords import hash_password, password_problems
+        from models import User
+
+        problems = password_problems(password)
+        if problems:
+            raise click.ClickException("；".join(problems))
+        user = db.session.execute(select(User).where(User.employee_no == employee_no)).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"no user with employee number {employee_no}")
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
+        user.auth_epoch += 1
+        audit.record("user.panel_password", "user", user.id, actor=user)
+        db.session.commit()
+        click.echo(f"panel password of {employee_no} set")
+
     @app.cli.command("import-roster")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--keep-missing", is_flag=True, help="Do not disable staff missing from the file.")
