@@ -5,10 +5,8 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema
 from sqlalchemy import select
 
-from app import audit
 from app.auth import ApiBlueprint, current_principal, ensure_visible
-from app.crypto import normalise_phone
-from app.errors import AppError
+from app.errors import AppError, ErrorSchema
 from app.extensions import db, limiter
 from app.schemas import paginate
 from blueprints.auth.schemas import TokenSchema
@@ -90,10 +88,13 @@ class RosterFileSchema(Schema):
 @blp.arguments(RosterArgs, location="query")
 @blp.arguments(RosterFileSchema, location="files")
 @blp.response(200, RosterReportSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="导入期间人员被其他操作修改，请重试 (CONFLICT)")
+@blp.alt_response(413, schema=ErrorSchema, description="文件超过 20 MB (PAYLOAD_TOO_LARGE)")
 def import_roster(args, files):
-    """导入花名册（管理员）：按工号新增或更新；有任何错误行则整份不导入；可停用离职人员"""
+    """导入花名册（管理员）：按工号新增或更新；有任何错误行则整份不导入（ROSTER_INVALID，
+    details.rows 逐行列出）；文件无法读取为 ROSTER_FILE_UNREADABLE；默认停用名单外的在册人员"""
     upload = files["file"]
-    rows = roster.read_rows(upload.read(), upload.filename or "")
+    rows = roster.read_rows(upload.read(roster.MAX_BYTES + 1), upload.filename or "")
     report = roster.import_rows(current_principal(), rows, disable_missing=args["disable_missing"],
                                 dry_run=args["dry_run"])
     return report
@@ -123,13 +124,10 @@ def get_department(department_id):
 @blp.auth("admin")
 @blp.arguments(DepartmentSchema)
 @blp.response(201, DepartmentSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="部门编码已存在 (CONFLICT)")
 def create_department(body):
     """新建部门（管理员）"""
-    department = Department(**body)
-    service.check_department_parent(department, body["parent_id"])
-    db.session.add(department)
-    db.session.flush()
-    audit.record("department.create", "department", department.id, {"code": department.code})
+    department = service.create_department(current_principal(), body)
     db.session.commit()
     return department
 
@@ -138,14 +136,12 @@ def create_department(body):
 @blp.auth("admin")
 @blp.arguments(DepartmentSchema)
 @blp.response(200, DepartmentSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="部门编码已存在 (CONFLICT)")
 def update_department(body, department_id):
-    """修改部门（管理员）"""
+    """修改部门（管理员）；上级部门不能是自己或自己的下级 (DEPARTMENT_CYCLE)"""
     department = db.session.get(Department, department_id)
     ensure_visible(department is not None)
-    service.check_department_parent(department, body["parent_id"])
-    for key, value in body.items():
-        setattr(department, key, value)
-    audit.record("department.update", "department", department.id, body)
+    service.update_department(current_principal(), department, body)
     db.session.commit()
     return department
 
@@ -176,12 +172,10 @@ def get_company(company_id):
 @blp.auth("admin")
 @blp.arguments(CompanySchema)
 @blp.response(201, CompanySchema)
+@blp.alt_response(409, schema=ErrorSchema, description="名称已存在 (CONFLICT)")
 def create_company(body):
     """新建服务单位（管理员）"""
-    company = Company(**body)
-    db.session.add(company)
-    db.session.flush()
-    audit.record("company.create", "company", company.id, {"name": company.name, "kind": company.kind})
+    company = service.create_company(current_principal(), body)
     db.session.commit()
     return company
 
@@ -207,19 +201,18 @@ def create_invite(body, company_id):
     code, invite = service.create_invite(principal, company, body["role"], body["note"],
                                          current_app.config["INVITE_TTL"])
     db.session.commit()
-    return {**InviteSchema().dump(invite), "code": code}
+    return {**{name: getattr(invite, name) for name in InviteSchema().fields}, "code": code}
 
 
 @blp.post("/invites/redeem")
-@blp.auth("visitor")
+@blp.auth()
 @limiter.limit(lambda: current_app.config["RATELIMIT_BIND"])
 @blp.arguments(InviteRedeemSchema)
 @blp.response(200, TokenSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="邀请码无效、已使用或已过期 (INVITE_INVALID)")
+@blp.alt_response(409, schema=ErrorSchema, description="当前账号已是机关人员或服务单位人员 (WX_ALREADY_BOUND)")
 def redeem_invite(body):
-    """使用邀请码加入服务单位（微信登录后）；返回新令牌"""
-    phone = normalise_phone(body["phone"])
-    if phone is None:
-        raise AppError("VALIDATION_ERROR", details={"fields": {"json": {"phone": ["手机号格式不正确"]}}})
-    raw, user = service.redeem_invite(current_principal(), body["code"], body["name"], phone)
+    """使用邀请码加入服务单位（微信登录后、尚未绑定身份的访客）；返回新令牌，原令牌失效"""
+    payload = service.redeem_invite(current_principal(), body["code"], body["name"], body["phone"])
     db.session.commit()
-    return {"token": raw, "user": user}
+    return payload

@@ -103,3 +103,4 @@ class RosterReportSchema(ma.Schema):
     unchanged = ma.fields.Integer()
     reenabled = ma.fields.Integer()
     disabled = ma.fields.Integer()
+    leavers = ma.fields.List(ma.fields.String(), metadata={"description": "停用（离职）人员的工号"})
