@@ -184,20 +184,16 @@ class UserView(UserDisableMixin, PanelModelView):
         status = 200
         if form.validate_on_submit():
             grants = [_decode_grant(value) for value in form.grants.data]
-            if user.id == principal.user_id and not any(g["role"] == "admin" for g in grants):
-                form.grants.errors = ["不能移除自己的管理员角色"]
+            try:
+                service.set_roles(principal, user, grants)
+                db.session.commit()
+            except AppError as exc:
+                db.session.rollback()
+                form.grants.errors = [exc.message]
                 status = 400
             else:
-                try:
-                    service.set_roles(principal, user, grants)
-                    db.session.commit()
-                except AppError as exc:
-                    db.session.rollback()
-                    form.grants.errors = [exc.message]
-                    status = 400
-                else:
-                    flash(f"已更新 {user.name} 的角色；其原有登录已失效", "success")
-                    return redirect(return_url)
+                flash(f"已更新 {user.name} 的角色；其原有登录已失效", "success")
+                return redirect(return_url)
         elif request.method == "POST":
             status = 400
         return self.render("admin_panel/form.html", title=f"设置角色：{user}", form=form, submit_label="保存角色",

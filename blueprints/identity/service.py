@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import audit
 from app.auth import Principal, ensure_visible, revoke_tokens
 from app.crypto import decrypt, encrypt, mask_phone, normalise_phone, phone_index, token_hash
-from app.errors import AppError
+from app.errors import AppError, register_codes
 from app.extensions import db
 from app.signals import user_disabled
 from app.timeutil import utcnow
@@ -21,6 +21,11 @@ from blueprints.auth.service import token_payload
 from models import COMPANY_KINDS, ROLES, Company, Department, InviteCode, RoleGrant, User
 
 PHONE_PURPOSE = "user.phone"
+
+register_codes({
+    "OWN_ADMIN_ROLE": (409, "不能移除自己的管理员角色",
+                       "Set roles: an administrator cannot take the admin role from themselves."),
+})
 
 
 # --- phones ------------------------------------------------------------------------------
@@ -110,6 +115,9 @@ def set_roles(actor: Principal, user: User, grants: list[dict]) -> User:
     current = {(g.role, g.scope_kind, g.scope_id): g for g in user.roles}
     if set(current) == wanted:
         return user
+    admin = ("admin", "global", None)
+    if user.id == actor.user_id and admin in current and admin not in wanted:
+        raise AppError("OWN_ADMIN_ROLE")
     for key, grant in current.items():
         if key not in wanted:
             user.roles.remove(grant)

@@ -313,3 +313,14 @@ def test_disable_needs_a_reason(client, make, admin_h, body):
     resp = client.post(f"{API}/users/{user.id}/disable", json=body, headers=admin_h)
     assert_error(resp, 422, "VALIDATION_ERROR")
     assert reload(user).is_active
+
+
+def test_admin_cannot_remove_own_admin_role(client, make):
+    admin = make.user("admin", "staff")
+    resp = client.put(f"/api/v1/users/{admin.id}/roles", headers=make.headers(admin),
+                      json={"roles": [{"role": "staff"}]})
+    assert resp.status_code == 409 and resp.get_json()["code"] == "OWN_ADMIN_ROLE"
+    other = make.user("admin")
+    resp = client.put(f"/api/v1/users/{other.id}/roles", headers=make.headers(admin),
+                      json={"roles": [{"role": "staff"}]})
+    assert resp.status_code == 200
