@@ -5,6 +5,10 @@ server without the internet. It answers the endpoints the app uses:
 - GET  sns/jscode2session?js_code=...    → openid "o" + sha1(code) (the same code, the same
                                            person), a session key, a unionid
 - POST wxa/business/getuserphonenumber   → code "phone-13800001234" gives that number
+- POST wxa/getwxacodeunlimit             → a PNG (a QR code of the page and scene); 40169
+                                           for a scene WeChat would refuse
+- POST cgi-bin/message/subscribe/send    → errcode 0, and the message is recorded as
+                                           delivered (GET /_standin/delivered lists them)
 
 Control endpoints (under /_standin):
 - POST /_standin/faults  {"path": "sns/jscode2session", "errcode": 40029, "times": 1}
@@ -13,6 +17,8 @@ Control endpoints (under /_standin):
 - DELETE /_standin/faults  clears faults
 - GET /_standin/calls  the calls seen so far (path and query, secrets masked);
   DELETE clears them
+- GET /_standin/delivered  subscribe messages answered with success (a delayed answer
+  counts: WeChat delivered it even though the caller gave up waiting)
 - POST /_standin/expire-tokens  makes every issued token answer 40001
 
 Run it: `python -m miniapp_api.standin --port 8900`, then WECHAT_API_BASE=http://127.0.0.1:8900/
@@ -22,17 +28,23 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
+import re
 import secrets
 import threading
 import time
 
+import qrcode
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 
+SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+")
+
+
 def create_standin() -> Flask:
     app = Flask("wechat_standin")
-    state = {"faults": {}, "calls": [], "tokens": set(), "lock": threading.Lock()}
+    state = {"faults": {}, "calls": [], "tokens": set(), "delivered": [], "lock": threading.Lock()}
     app.config["STATE"] = state
 
     def fault_for(path: str):
@@ -100,6 +112,34 @@ def create_standin() -> Flask:
             return jsonify(errcode=0, errmsg="ok", phone_info={
                 "phoneNumber": number, "purePhoneNumber": number, "countryCode": "86"})
         return answer("wxa/business/getuserphonenumber", needs_token(ok))
+
+    @app.post("/wxa/getwxacodeunlimit")
+    def wxa_code_unlimited():
+        def ok():
+            body = request.get_json(force=True, silent=True) or {}
+            scene = body.get("scene", "")
+            if not scene or len(scene) > 32 or not SCENE_RE.fullmatch(scene):
+                return jsonify(errcode=40169, errmsg="invalid length for scene")
+            image = io.BytesIO()
+            qrcode.make(f"standin-wxacode:{body.get('page') or ''}?scene={scene}").save(image)
+            return app.response_class(image.getvalue(), mimetype="image/png")
+        return answer("wxa/getwxacodeunlimit", needs_token(ok))
+
+    @app.post("/cgi-bin/message/subscribe/send")
+    def subscribe_send():
+        def ok():
+            body = request.get_json(force=True, silent=True) or {}
+            if not body.get("touser") or not body.get("template_id") or not isinstance(body.get("data"), dict):
+                return jsonify(errcode=47003, errmsg="argument invalid!")
+            with state["lock"]:
+                state["delivered"].append(body)
+            return jsonify(errcode=0, errmsg="ok", msgid=len(state["delivered"]))
+        return answer("cgi-bin/message/subscribe/send", needs_token(ok))
+
+    @app.get("/_standin/delivered")
+    def delivered():
+        with state["lock"]:
+            return jsonify(list(state["delivered"]))
 
     @app.post("/_standin/faults")
     def add_fault():
