@@ -38,7 +38,6 @@ import qrcode
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-
 SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+")
 
 
