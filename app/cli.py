@@ -87,6 +87,49 @@ def register_cli(app: Flask) -> None:
             sys.exit(1)
         click.echo(report)
 
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+    def worker_cmd(burst):
+        """Run an RQ worker for the background jobs (notifications, sweeps)."""
+        from rq import SimpleWorker
+
+        from app.jobs import get_queue, queue_connection
+
+        SimpleWorker([get_queue()], connection=queue_connection()).work(burst=burst, with_scheduler=False)
+
+    @app.cli.command("scheduler")
+    def scheduler_cmd():
+        """Queue every sweep at its interval (RQ's CronScheduler); run exactly one, or more: harmless."""
+        from rq.cron import CronScheduler
+
+        from app.jobs import QUEUE_NAME, queue_connection
+        from app.sweeps import SWEEPS, run_sweep
+
+        scheduler = CronScheduler(connection=queue_connection(), name="")
+        for sweep in SWEEPS.values():
+            scheduler.register(run_sweep, QUEUE_NAME, args=(sweep.name,), interval=sweep.every,
+                               job_timeout=600, name=sweep.name)
+        scheduler.start()
+
+    @app.cli.command("sweep")
+    @click.argument("names", nargs=-1)
+    @click.option("--all", "run_all", is_flag=True, help="Run every registered sweep.")
+    @click.option("--list", "show", is_flag=True, help="List the registered sweeps.")
+    def sweep_cmd(names, run_all, show):
+        """Run sweeps now, by name (the same code the scheduler queues)."""
+        from app.sweeps import SKIPPED, SWEEPS, run_sweep
+
+        if show or not (names or run_all):
+            for sweep in SWEEPS.values():
+                click.echo(f"{sweep.name:28} every {sweep.every:>5}s  {sweep.description}")
+            return
+        unknown = [n for n in names if n not in SWEEPS]
+        if unknown:
+            raise click.ClickException(f"unknown sweep(s): {', '.join(unknown)}")
+        for name in (SWEEPS if run_all else names):
+            changed = run_sweep(name)
+            click.echo(f"{name}: " + ("skipped (running elsewhere)" if changed == SKIPPED else f"{changed} changed"))
+
     @app.cli.command("error-codes")
     def error_codes():
         """Print the error-code registry as Markdown (docs/error-codes.md)."""

@@ -1,0 +1,62 @@
+"""Periodic, idempotent sweeps over PostgreSQL state: every deadline in the system is
+enforced by one of these (auto-release, no-shows, expiry, timers, notification retries).
+
+SWEEPS below is the one place they are registered: name → (function path, interval in
+seconds, description). A sweep function takes no arguments, does its work with
+conditional updates (so running it twice changes nothing the second time), commits, and
+returns how many things it changed.
+
+Run them:
+- the scheduler (`flask --app app scheduler`, RQ's CronScheduler) queues each sweep at its
+  interval; a worker (`flask --app app worker`) runs them;
+- by hand: `flask --app app sweep NAME` or `flask --app app sweep --all`.
+Two schedulers, or a sweep started twice at once, do no harm: a sweep runs under a
+PostgreSQL advisory lock (the second one skips), and its updates are conditional anyway.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.jobs import job
+from app.locks import try_advisory_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    path: str
+    every: int
+    description: str
+
+    def function(self) -> Callable[[], int]:
+        module, _, attr = self.path.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+SWEEPS: dict[str, Sweep] = {s.name: s for s in (
+    Sweep("idempotency_keys_purge", "app.idempotency:purge_expired_keys", 3600,
+          "删除过期的幂等键 (delete idempotency keys past their retention)"),
+    Sweep("notifications_retry", "app.notify:retry_due", 60,
+          "重发到期的订阅消息 (send queued and failed-with-back-off subscribe messages)"),
+)}
+
+SKIPPED = -1
+
+
+@job
+def run_sweep(name: str) -> int:
+    """Run one sweep unless another run of it is in progress (then SKIPPED)."""
+    sweep = SWEEPS[name]
+    with try_advisory_lock(f"sweep:{name}") as acquired:
+        if not acquired:
+            log.info("sweep %s already running elsewhere; skipped", name)
+            return SKIPPED
+        changed = sweep.function()()
+        log.info("sweep %s changed %s", name, changed)
+        return changed

@@ -1,0 +1,1 @@
+"""Notifications: in-app messages, the WeChat subscribe-message outbox, consents."""

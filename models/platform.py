@@ -1,0 +1,1 @@
+"""Platform mechanisms shared by every domain: order transitions (timelines), idempotency keys."""
