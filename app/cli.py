@@ -100,16 +100,10 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     def scheduler_cmd():
         """Queue every sweep at its interval (RQ's CronScheduler); run exactly one, or more: harmless."""
-        from rq.cron import CronScheduler
+        from app.jobs import queue_connection
+        from app.sweeps import build_scheduler
 
-        from app.jobs import QUEUE_NAME, queue_connection
-        from app.sweeps import SWEEPS, run_sweep
-
-        scheduler = CronScheduler(connection=queue_connection(), name="")
-        for sweep in SWEEPS.values():
-            scheduler.register(run_sweep, QUEUE_NAME, args=(sweep.name,), interval=sweep.every,
-                               job_timeout=600, name=sweep.name)
-        scheduler.start()
+        build_scheduler(queue_connection()).start()
 
     @app.cli.command("sweep")
     @click.argument("names", nargs=-1)

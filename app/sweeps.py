@@ -60,3 +60,16 @@ def run_sweep(name: str) -> int:
         changed = sweep.function()()
         log.info("sweep %s changed %s", name, changed)
         return changed
+
+
+def build_scheduler(connection):
+    """RQ's CronScheduler with every sweep registered at its interval."""
+    from rq.cron import CronScheduler
+
+    from app.jobs import QUEUE_NAME
+
+    scheduler = CronScheduler(connection=connection)
+    for sweep in SWEEPS.values():
+        scheduler.register(run_sweep, QUEUE_NAME, args=(sweep.name,), interval=sweep.every,
+                           job_timeout=600, name=sweep.name)
+    return scheduler

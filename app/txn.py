@@ -6,13 +6,17 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 _KEY = "after_commit_callbacks"
 
 
-def after_commit(session: Session, fn: Callable[[], None]) -> None:
+def after_commit(session: Session | scoped_session, fn: Callable[[], None]) -> None:
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()  # so a rollback() before any statement still drops the callback
     session.info.setdefault(_KEY, []).append(fn)
 
 
@@ -26,6 +30,9 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_on_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction) -> None:
+    # Every rollback() call, even with no transaction begun; a savepoint's rollback leaves
+    # the outer transaction (and its callbacks) in place.
+    if not session.in_transaction():
+        session.info.pop(_KEY, None)
