@@ -26,6 +26,7 @@ from app.auth import Principal
 from app.crypto import normalise_phone, phone_index
 from app.errors import AppError
 from app.extensions import db
+from app.locks import lock_key
 from blueprints.identity.service import disable_user, enable_user, set_phone
 from models import Department, RoleGrant, User
 
@@ -40,7 +41,6 @@ HEADERS = {
 _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
-_LOCK_KEY = 0x524F53544552  # pg_advisory_xact_lock key for roster imports ("ROSTER")
 
 
 def _unreadable(reason: str) -> AppError:
@@ -184,7 +184,7 @@ def _check(rows: list[dict], existing: dict[str, User]) -> tuple[list[dict], lis
 def import_rows(actor: Principal, rows: list[dict], disable_missing: bool = True,
                 dry_run: bool = False) -> dict:
     if not dry_run:  # one import at a time, each planned on what the previous one committed
-        db.session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+        db.session.execute(select(func.pg_advisory_xact_lock(lock_key("roster:import"))))
     existing = {u.employee_no: u for u in db.session.execute(
         select(User).where(User.employee_no.is_not(None)).options(selectinload(User.roles))
         .execution_options(populate_existing=True)).scalars()}
