@@ -92,11 +92,19 @@ def run(port: int) -> None:
   Admin panel:           {base}/admin/    sign in: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}
       contractor consoles: C2001 (食堂) or C3001 (物业), auditor A0002, password {DEMO_PASSWORD}
   Mini-program login: {login_hint}
+  Background: an RQ worker and the sweep scheduler run beside the server.
 Press Ctrl+C to stop.
 """, flush=True)
+    # The background worker and the sweep scheduler, as in production (README, "Jobs and sweeps").
+    background = [subprocess.Popen([str(PY), "-m", "flask", "--app", "app", command], cwd=ROOT)
+                  for command in ("worker", "scheduler")]
     try:
         app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
     finally:
+        for process in background:
+            process.terminate()
+        for process in background:
+            process.wait(timeout=10)
         if valkey is not None:
             valkey.stop()
         if standin is not None:

@@ -16,7 +16,9 @@ from admin.views.base import PanelMenuLink
 from admin.views.contractor import CompanyStaffView, InviteCodeView
 from admin.views.identity import CompanyView, DepartmentView, UserView
 from admin.views.index import PanelIndexView
-from models import AuditLog, Company, Department, InviteCode, User
+from admin.views.notifications import add_views as add_notification_views
+from admin.views.places import CalendarDayView, PlaceView
+from models import AuditLog, CalendarDay, Company, Department, InviteCode, Place, User
 
 LOCALE = "zh_Hans_CN"
 PANEL_NAME = "机关后勤服务平台 · 管理后台"
@@ -61,10 +63,14 @@ def setup_admin(app: Flask) -> Admin:
     )
     admin.add_view(DepartmentView(Department, name="部门", category="基础数据", endpoint="department"))
     admin.add_view(CompanyView(Company, name="服务单位", category="基础数据", endpoint="company"))
+    admin.add_view(PlaceView(Place, name="地点", category="基础数据", endpoint="place"))
+    admin.add_view(CalendarDayView(CalendarDay, name="工作日历", category="基础数据", endpoint="calendar_day",
+                                   url="calendar"))
     admin.add_view(UserView(User, name="人员与角色", endpoint="user"))
     admin.add_view(AuditLogView(AuditLog, name="审计日志", endpoint="auditlog", url="audit-log"))
     admin.add_view(CompanyStaffView(User, name="本单位人员", category="本单位", endpoint="company_staff",
                                     url="company-staff"))
     admin.add_view(InviteCodeView(InviteCode, name="邀请码", category="本单位", endpoint="invite", url="invites"))
+    add_notification_views(admin)
     admin.add_link(PanelMenuLink(name="接口文档", url="/api/docs", target="_blank"))
     return admin

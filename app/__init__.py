@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from flask import Flask, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app.config import load_config
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: str | dict | None = None) -> Flask:
@@ -42,6 +49,10 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+
+    # Ids are PostgreSQL integers: a larger number in a URL matches no route (404), instead of
+    # reaching the database as an out-of-range value.
+    app.url_map.converters["int"] = IdConverter
 
     from app.api import init_api
 

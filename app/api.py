@@ -29,9 +29,12 @@ def init_api(app: Flask) -> Api:
     from blueprints.auth.routes import blp as auth_blp
     from blueprints.identity.routes import blp as identity_blp
     from blueprints.meta.routes import blp as meta_blp
+    from blueprints.notifications.routes import blp as notifications_blp
+    from blueprints.passes.routes import blp as passes_blp
+    from blueprints.places.routes import BLUEPRINTS as places_blps
     from miniapp_api.routes import blp as wx_blp
 
-    for blp in (meta_blp, auth_blp, wx_blp, identity_blp):
+    for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     app.extensions["api"] = api
     return api

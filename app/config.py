@@ -19,6 +19,7 @@ REQUIRED_IN_PRODUCTION = (
     "SECRET_KEY",
     "DATA_ENCRYPTION_KEYS",
     "BLIND_INDEX_KEY",
+    "QR_SIGNING_KEYS",
 )
 
 # Fixed, public keys for development and tests only. Production refuses to start with them.
@@ -26,6 +27,7 @@ _INSECURE = {
     "SECRET_KEY": "insecure-development-secret-key-0000000000",
     "DATA_ENCRYPTION_KEYS": "dev1:ZGV2LWRhdGEtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM=",
     "BLIND_INDEX_KEY": "insecure-development-blind-index-key",
+    "QR_SIGNING_KEYS": "dev1:insecure-development-qr-signing-key",
 }
 
 
@@ -70,6 +72,28 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "SECRET_KEY": _env("SECRET_KEY"),
         "DATA_ENCRYPTION_KEYS": _env("DATA_ENCRYPTION_KEYS"),
         "BLIND_INDEX_KEY": _env("BLIND_INDEX_KEY"),
+        # QR passes (app/qrpass.py): HMAC key ring "kid:secret[,kid:secret...]", first signs.
+        "QR_SIGNING_KEYS": _env("QR_SIGNING_KEYS"),
+        "QR_PASS_TTL_SECONDS": _int("QR_PASS_TTL_SECONDS", 60),
+        "QR_PASS_SKEW_SECONDS": _int("QR_PASS_SKEW_SECONDS", 5),
+        # Idempotency keys (app/idempotency.py) are kept this long, then purged by a sweep.
+        "IDEMPOTENCY_RETENTION_HOURS": _int("IDEMPOTENCY_RETENTION_HOURS", 72),
+        # Notifications (app/notify.py): WeChat subscribe messages through the outbox.
+        "NOTIFICATION_TEMPLATES_FILE": _env("NOTIFICATION_TEMPLATES_FILE"),
+        "NOTIFY_MINIPROGRAM_STATE": _env("NOTIFY_MINIPROGRAM_STATE", "formal"),  # developer | trial | formal
+        "NOTIFY_LANG": _env("NOTIFY_LANG", "zh_CN"),
+        "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", 6),
+        "NOTIFY_BACKOFF_SECONDS": _int("NOTIFY_BACKOFF_SECONDS", 60),
+        "NOTIFY_BACKOFF_MAX_SECONDS": _int("NOTIFY_BACKOFF_MAX_SECONDS", 3600),
+        "NOTIFY_QUEUED_GRACE_SECONDS": _int("NOTIFY_QUEUED_GRACE_SECONDS", 60),
+        "NOTIFY_SENDING_STALE_SECONDS": _int("NOTIFY_SENDING_STALE_SECONDS", 600),
+        "NOTIFY_SWEEP_BATCH": _int("NOTIFY_SWEEP_BATCH", 200),
+        "NOTIFY_SWEEP_SECONDS": _int("NOTIFY_SWEEP_SECONDS", 240),
+        # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
+        "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
+        # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.
+        "WXA_SCENE_PAGE": _env("WXA_SCENE_PAGE", "pages/scan/index"),
+        "WXA_CODE_WIDTH": _int("WXA_CODE_WIDTH", 430),
         # Bearer tokens.
         "TOKEN_TTL": timedelta(hours=_int("TOKEN_TTL_HOURS", 24 * 7)),
         "TOKEN_CACHE_SECONDS": _int("TOKEN_CACHE_SECONDS", 300),

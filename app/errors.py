@@ -55,6 +55,9 @@ REGISTRY: dict[str, tuple[int, str, str]] = {
 }
 
 
+_CORE_CODES = tuple(REGISTRY)
+
+
 def register_codes(codes: dict[str, tuple[int, str, str]]) -> None:
     """Add a domain's own codes (called at import time of the domain's module)."""
     for code, entry in codes.items():
@@ -120,7 +123,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(AppError, lambda e: e.to_response())
     app.register_error_handler(HTTPException, lambda e: http_exception_to_error(e).to_response())
 
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
     def _db_down(error: DBAPIError):
         log.warning("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
@@ -130,6 +133,17 @@ def register_error_handlers(app: Flask) -> None:
         return AppError("SERVICE_UNAVAILABLE", headers={"Retry-After": "5"}).to_response()
 
     app.register_error_handler(OperationalError, _db_down)
+
+    def _bad_value(error: DataError):
+        # A value the database cannot hold (out of range, too long) that validation let
+        # through: the client's input, so a 4xx; logged so the schema gets fixed.
+        log.warning("database refused a value: %s", type(error.orig).__name__ if error.orig else error)
+        from app.extensions import db
+
+        db.session.rollback()
+        return AppError("BAD_REQUEST").to_response()
+
+    app.register_error_handler(DataError, _bad_value)
 
     def _unexpected(error: Exception):
         log.exception("unhandled error")
@@ -149,6 +163,10 @@ def registry_markdown() -> str:
         "| code | HTTP | message | meaning |",
         "| --- | --- | --- | --- |",
     ]
-    for code, (status, message, meaning) in REGISTRY.items():
+    # Core codes in their order above, then every domain's codes by name: the same file
+    # whatever order the domains were imported in.
+    ordered = [*_CORE_CODES, *sorted(set(REGISTRY) - set(_CORE_CODES))]
+    for code in ordered:
+        status, message, meaning = REGISTRY[code]
         lines.append(f"| `{code}` | {status} | {message} | {meaning} |")
     return "\n".join(lines) + "\n"

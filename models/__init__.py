@@ -5,6 +5,7 @@ import models.notifications  # noqa: F401
 import models.platform  # noqa: F401
 from app.extensions import Base, db
 from models.audit import AuditLog
+from models.calendar import CalendarDay  # noqa: F401
 from models.identity import (
     COMPANY_KINDS,
     ROLES,
@@ -17,6 +18,7 @@ from models.identity import (
     User,
     WechatIdentity,
 )
+from models.places import Place, WxaCode  # noqa: F401
 
 __all__ = [
     "Base", "db", "AuditLog", "ApiToken", "Company", "Department", "InviteCode", "RoleGrant",

@@ -15,7 +15,7 @@ import pytest
 from app.extensions import db
 from models import ApiToken, User
 
-CASE_MODULES = ["tests.test_ownership"]
+CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.notifications.ownership_cases"]
 CASES: dict[tuple[str, str], callable] = {}
 
 

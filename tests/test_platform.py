@@ -203,3 +203,13 @@ def test_embedded_servers_refused_in_ci_and_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     with pytest.raises(devservers.EmbeddedRefused):
         devservers.start_postgres("never")
+
+
+def test_ids_beyond_postgresql_integers_are_404_not_500(client, make):
+    headers = make.headers(make.user("admin"))
+    for url in ("/api/v1/departments/99999999999", "/api/v1/users/2147483648"):
+        resp = client.get(url, headers=headers)
+        _assert_error_shape(resp, 404, "NOT_FOUND")
+    spec = client.get("/api/openapi.json").get_json()
+    param = spec["paths"]["/api/v1/users/{user_id}"]["parameters"][0]
+    assert param["schema"]["type"] == "integer" and param["schema"]["maximum"] == 2**31 - 1

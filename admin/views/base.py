@@ -7,13 +7,20 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import flash, has_request_context, make_response, redirect, request, url_for
-from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, DateTimeGreaterFilter, DateTimeSmallerFilter
+from flask_admin.contrib.sqla import ModelView, tools
+from flask_admin.contrib.sqla.filters import (
+    DateTimeBetweenFilter,
+    DateTimeGreaterFilter,
+    DateTimeSmallerFilter,
+    FilterLike,
+)
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.menu import MenuLink
 from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from admin.forms import LogoutForm, PanelSecureForm
 from admin.security import current_panel_principal
@@ -265,3 +272,15 @@ class PanelModelView(PanelViewMixin, ModelView):
         except (TypeError, ValueError):
             return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
+
+
+class ParentNameFilter(FilterLike):
+    """上级 包含: rows whose parent's name contains the text, for a model with `parent_id` and
+    `name` pointing at itself. (A "parent.name" path filter on a self-referential relation
+    compares the row's own name instead.)"""
+
+    def apply(self, query, value, alias=None):
+        model = self.column.class_
+        parent = aliased(model)
+        names = select(parent.id).where(parent.name.ilike(tools.parse_like_term(value)))
+        return query.filter(model.parent_id.in_(names))

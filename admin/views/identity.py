@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms.validators import Regexp
 
 from admin.forms import ConfirmForm, DisableForm, RolesForm
-from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView
+from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView, ParentNameFilter
 from app.errors import AppError
 from app.extensions import db
 from blueprints.identity import service
@@ -51,7 +51,7 @@ class DepartmentView(PanelModelView):
     column_sortable_list = ["code", "name", "sort_order", "created_at"]
     column_default_sort = [("sort_order", False), ("id", False)]
     column_searchable_list = ["code", "name"]
-    column_filters = [FilterLike(Department.name, "名称"), FilterLike("parent.name", "上级部门")]
+    column_filters = [FilterLike(Department.name, "名称"), ParentNameFilter(Department.name, "上级部门")]
     form_columns = ["code", "name", "parent", "sort_order"]
     form_args = {"code": {"validators": [Regexp(r"^[A-Za-z0-9_-]{1,32}$",
                                                 message="编号只能由字母、数字、下划线和连字符组成，最长 32 位")]}}

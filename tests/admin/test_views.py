@@ -215,3 +215,15 @@ def test_audit_log_times_are_local_and_filters_are_distinct(client, signed_in, a
     between = body(client.get("/admin/audit-log/", query_string={
         _filter_arg(page, "时间", "之间"): "2026-01-01 09:00:00 to 2026-01-01 11:00:00"}))
     assert "department.create" in between and "company.create" not in between
+
+
+def test_department_parent_filter_matches_the_parents_name(client, signed_in, admin_user, make):
+    office = make.department("办公室")
+    make.department("综合科", parent=office)
+    make.department("财务处")
+    signed_in(admin_user)
+    page = body(client.get("/admin/department/"))
+    arg = _filter_arg(page, "上级部门", "包含")
+    children = body(client.get("/admin/department/", query_string={arg: "办公"}))
+    assert "综合科" in children and "财务处" not in children
+    assert "列表 (1)" in children

@@ -237,7 +237,8 @@ def test_dev_login_absent_in_production(server_urls):
     try:
         application = make_test_app(
             server_urls, APP_ENV="production", SECRET_KEY="p" * 40, BLIND_INDEX_KEY="b" * 40,
-            DATA_ENCRYPTION_KEYS="prod1:cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=", WECHAT_APPID=None)
+            DATA_ENCRYPTION_KEYS="prod1:cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=", WECHAT_APPID=None,
+            QR_SIGNING_KEYS="prod1:" + "q" * 40)
     finally:
         root.setLevel(level)  # a production app logs at INFO
     assert application.config["APP_ENV"] == "production" and not application.config["WECHAT_APPID"]

@@ -1,0 +1,1 @@
+"""QR passes: the one scanning endpoint (app/qrpass.py does the work)."""
