@@ -1,4 +1,5 @@
-"""Helpers for the admin panel tests: panel users with passwords, signing in, CSRF tokens."""
+"""Helpers for the admin panel tests: panel users with passwords, signing in
+(tests/support/admin.py), CSRF tokens."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import re
 import pytest
 
 from app.extensions import db
+from tests.support.admin import PASSWORD, admin_user, auditor, signed_in  # noqa: F401  (fixtures)
 
-PASSWORD = "Panel#Pass2026"
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -20,25 +21,10 @@ def csrf_token(html: str) -> str:
     return matches[-1].group(1) or matches[-1].group(2)
 
 
-def login(client, user_or_no, password: str = PASSWORD, **extra):
-    employee_no = getattr(user_or_no, "employee_no", user_or_no)
-    return client.post("/admin/login", data={"employee_no": employee_no, "password": password, **extra})
-
-
 def fresh(obj):
     """Reload an object the requests changed (each request runs in its own session)."""
     db.session.refresh(obj)
     return obj
-
-
-@pytest.fixture
-def admin_user(make):
-    return make.user("admin", name="管理员甲", password=PASSWORD)
-
-
-@pytest.fixture
-def auditor(make):
-    return make.user("auditor", name="审计员乙", password=PASSWORD)
 
 
 @pytest.fixture
@@ -54,15 +40,3 @@ def property_company(make):
 @pytest.fixture
 def canteen_manager(make, canteen):
     return make.user("canteen_manager", company=canteen, name="周经理", password=PASSWORD)
-
-
-@pytest.fixture
-def signed_in(client):
-    """Sign a user in on the shared `client`: signed_in(user) -> client."""
-
-    def sign(user, password: str = PASSWORD):
-        response = login(client, user, password)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
-
-    return sign

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models import Department, InviteCode
 from tests import conftest as root_conftest
-from tests.admin.conftest import PASSWORD, csrf_token, fresh
+from tests.admin.conftest import csrf_token, fresh
+from tests.support.admin import PASSWORD
 
 
 @pytest.fixture(scope="module")

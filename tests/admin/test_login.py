@@ -11,7 +11,8 @@ from admin.security import MSG_BAD_CREDENTIALS, MSG_DISABLED, MSG_NOT_ALLOWED, a
 from app.extensions import db
 from app.timeutil import utcnow
 from models import AuditLog
-from tests.admin.conftest import PASSWORD, fresh, login
+from tests.admin.conftest import fresh
+from tests.support.admin import PASSWORD, login
 
 
 def audit_entries(action: str) -> list[AuditLog]:

@@ -14,7 +14,8 @@ from app.crypto import token_hash
 from app.extensions import db
 from blueprints.identity import service
 from models import ApiToken, AuditLog, Department, InviteCode
-from tests.admin.conftest import PASSWORD, fresh
+from tests.admin.conftest import fresh
+from tests.support.admin import PASSWORD
 
 CREATE_TAB = 'title="创建新记录" class="nav-link">创建</a>'  # Flask-Admin's "Create" tab, in Chinese
 

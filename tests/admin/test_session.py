@@ -12,7 +12,8 @@ from app.extensions import db
 from app.passwords import verify_password
 from blueprints.identity import service
 from models import AuditLog
-from tests.admin.conftest import PASSWORD, fresh, login
+from tests.admin.conftest import fresh
+from tests.support.admin import PASSWORD, login
 
 
 def body(response) -> str:

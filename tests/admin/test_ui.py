@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import get_locale
 
-from tests.admin.conftest import PASSWORD
+from tests.support.admin import PASSWORD
 
 ASSET_RE = re.compile(r'(?:src|href)\s*=\s*["\']([^"\']+)["\']', re.IGNORECASE)
 CSS_URL_RE = re.compile(r'@import\s+(?:url\()?\s*["\']?([^"\')\s;]+)|url\(\s*["\']?([^"\')]+)', re.IGNORECASE)

@@ -1,20 +1,17 @@
-"""Run in separate processes (multiprocessing, 'spawn'): each has its own app and database
-connections, like another gunicorn worker. Settings come from the environment the test
-session exported (TEST_DATABASE_URL, TEST_REDIS_URL)."""
+"""Requests sent from separate processes (see tests/support/procs.py), like other gunicorn
+workers."""
 
 from __future__ import annotations
 
 import io
-import os
+
+from tests.support import procs
 
 
 def call(token: str, method: str, url: str, kwargs: dict, barrier, results) -> None:
     """Wait for the others, send one request, report (token, status, body)."""
-    from app import create_app
-
     try:
-        app = create_app({"APP_ENV": "test", "DATABASE_URL": os.environ["TEST_DATABASE_URL"],
-                          "REDIS_URL": os.environ["TEST_REDIS_URL"], "WTF_CSRF_ENABLED": False})
+        app = procs.app_from_env(WTF_CSRF_ENABLED=False)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         assert client.get("/api/v1/auth/me", headers=headers).status_code == 200  # warm up connections
@@ -31,20 +28,6 @@ def call(token: str, method: str, url: str, kwargs: dict, barrier, results) -> N
 def run_at_once(requests: list[tuple[str, str, str, dict]], timeout: float = 120) -> list[tuple]:
     """Send (token, method, url, kwargs) requests from as many processes at the same moment;
     return their (token, status, body) in completion order."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(requests)), ctx.Queue()
-    procs = [ctx.Process(target=call, args=(*request, barrier, results)) for request in requests]
-    for p in procs:
-        p.start()
-    try:
-        outcomes = [results.get(timeout=timeout) for _ in procs]
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
-    assert all(p.exitcode == 0 for p in procs)
+    outcomes = procs.run_at_once(call, requests, timeout)
     assert all(status for _, status, _ in outcomes), outcomes
     return outcomes

@@ -8,7 +8,6 @@ stays the current app for every other test."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from app.extensions import db
 from miniapp_api.standin import StandinServer
 from models import WechatIdentity
 from models.notifications import InAppMessage, NotificationConsent, NotificationOutbox
-from tests.conftest import make_test_app
+from tests.support.live import ROOT, server_env
+from tests.support.wechat import make_wechat_app, wechat_app_context
 
-ROOT = Path(__file__).resolve().parents[2]
 APPID = "wx-notify"
 WECHAT_TIMEOUT = 1
 SEND = "cgi-bin/message/subscribe/send"
@@ -38,12 +37,9 @@ TEMPLATES = {
 
 def wechat_env(standin_url: str, templates_file: Path) -> dict:
     """Environment for a subprocess (worker, CLI, second sender) using the same servers."""
-    env = {**os.environ, "APP_ENV": "test",
-           "DATABASE_URL": os.environ["TEST_DATABASE_URL"], "REDIS_URL": os.environ["TEST_REDIS_URL"],
-           "WECHAT_APPID": APPID, "WECHAT_SECRET": "notify-secret", "WECHAT_API_BASE": standin_url,
-           "WECHAT_TIMEOUT": str(WECHAT_TIMEOUT), "NOTIFICATION_TEMPLATES_FILE": str(templates_file),
-           "NOTIFY_MINIPROGRAM_STATE": "trial", "NO_PROXY": "127.0.0.1,localhost",
-           "PYTHONPATH": str(ROOT)}
+    env = server_env(WECHAT_APPID=APPID, WECHAT_SECRET="notify-secret", WECHAT_API_BASE=standin_url,
+                     WECHAT_TIMEOUT=str(WECHAT_TIMEOUT), NOTIFICATION_TEMPLATES_FILE=str(templates_file),
+                     NOTIFY_MINIPROGRAM_STATE="trial", PYTHONPATH=str(ROOT))
     env.pop("WECHAT_PROXY", None)
     return env
 
@@ -60,9 +56,9 @@ def templates_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def napp(app, server_urls):
-    return make_test_app(server_urls, WECHAT_APPID=APPID, WECHAT_SECRET="notify-secret",
-                         WECHAT_API_BASE="http://127.0.0.1:1/", WECHAT_TIMEOUT=WECHAT_TIMEOUT,
-                         NOTIFICATION_TEMPLATES=TEMPLATES, NOTIFY_MINIPROGRAM_STATE="trial")
+    return make_wechat_app(server_urls, WECHAT_APPID=APPID, WECHAT_SECRET="notify-secret",
+                           WECHAT_API_BASE="http://127.0.0.1:1/", WECHAT_TIMEOUT=WECHAT_TIMEOUT,
+                           NOTIFICATION_TEMPLATES=TEMPLATES, NOTIFY_MINIPROGRAM_STATE="trial")
 
 
 class Standin:
@@ -98,10 +94,8 @@ def standin():
 def nx(napp, standin, monkeypatch):
     """napp's context for one test, its WeChat client pointed at this test's stand-in."""
     monkeypatch.setitem(napp.config, "WECHAT_API_BASE", standin.url)
-    napp.extensions.pop("wechat_client", None)
-    with napp.app_context():
+    with wechat_app_context(napp):
         yield napp
-    napp.extensions.pop("wechat_client", None)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from app.extensions import db
 from blueprints.notifications.demo import seed_notifications
 from models import User
 from models.notifications import InAppMessage, NotificationConsent, NotificationOutbox
-from tests.admin.conftest import PASSWORD, login
+from tests.support.admin import PASSWORD, login
 
 
 def _rows(make):

@@ -19,6 +19,7 @@ from app.timeutil import utcnow
 from miniapp_api.wechat import get_client
 from models.notifications import NotificationOutbox
 from tests.notifications.conftest import WECHAT_TIMEOUT, make_due, outbox, remaining
+from tests.support.live import free_port
 
 
 def _notice(user, subject: str = "会议室预订", template: str = "order_status_changed") -> int:
@@ -27,6 +28,15 @@ def _notice(user, subject: str = "会议室预订", template: str = "order_statu
     notice = notify(user.id, template, context)
     db.session.commit()
     return notice.outbox.id
+
+
+def _send_with_one_fault(wx_user, standin, *fault_path: str, consents: int = 1, **fault):
+    """A notice to a user with `consents` one-time consents, sent while WeChat answers the
+    one next call (to SEND, or to the path given) with `fault`: (user, outbox id, outcome)."""
+    user = wx_user(consents={"order_status_changed": consents})
+    outbox_id = _notice(user)
+    standin.fault(*fault_path, times=1, **fault)
+    return user, outbox_id, send_outbox(outbox_id)
 
 
 def _about(value, expected, slack: float = 5) -> bool:
@@ -81,10 +91,8 @@ def test_long_term_consent_is_not_used_up(nx, wx_user, standin):
 
 
 def test_43101_means_consent_exhausted_and_the_count_zeroed(nx, wx_user, standin):
-    user = wx_user(consents={"order_status_changed": 3})
-    outbox_id = _notice(user)
-    standin.fault(errcode=43101, times=1)
-    assert send_outbox(outbox_id) == "consent_exhausted"
+    user, outbox_id, outcome = _send_with_one_fault(wx_user, standin, consents=3, errcode=43101)
+    assert outcome == "consent_exhausted"
     row = outbox(outbox_id)
     assert (row.status, row.attempts, row.next_attempt_at) == ("consent_exhausted", 1, None)
     assert row.last_error == "errcode 43101"
@@ -97,10 +105,7 @@ def test_43101_means_consent_exhausted_and_the_count_zeroed(nx, wx_user, standin
 
 
 def _closed_port_base() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"  # nothing listens there any more: connection refused
+    return f"http://127.0.0.1:{free_port()}/"  # nothing listens there: connection refused
 
 
 def _point_at(nx, monkeypatch, base: str) -> None:
@@ -146,10 +151,8 @@ def test_definite_errors_are_retried_with_backoff_until_sent(nx, wx_user, standi
 
 
 def test_token_unobtainable_is_a_definite_failure(nx, wx_user, standin, monkeypatch):
-    user = wx_user(consents={"order_status_changed": 1})
-    outbox_id = _notice(user)
-    standin.fault("cgi-bin/stable_token", status=502, times=1)
-    assert send_outbox(outbox_id) == "failed"
+    _, outbox_id, outcome = _send_with_one_fault(wx_user, standin, "cgi-bin/stable_token", status=502)
+    assert outcome == "failed"
     assert outbox(outbox_id).last_error == "access token: errcode None"
     _point_at(nx, monkeypatch, _closed_port_base())  # and the token fetch refused outright
     make_due(outbox_id)
@@ -191,10 +194,8 @@ def test_final_failure_after_the_maximum_attempts(nx, wx_user, standin, monkeypa
 
 
 def test_argument_errors_are_final_at_once(nx, wx_user, standin):
-    user = wx_user(consents={"order_status_changed": 1})
-    outbox_id = _notice(user)
-    standin.fault(errcode=47003, times=1)
-    assert send_outbox(outbox_id) == "failed"
+    _, outbox_id, outcome = _send_with_one_fault(wx_user, standin, errcode=47003)
+    assert outcome == "failed"
     row = outbox(outbox_id)
     assert (row.attempts, row.next_attempt_at) == (1, None)
     assert retry_due() == 0 and len(standin.calls()) == 1
@@ -228,10 +229,8 @@ def test_timeout_leaves_unknown_and_is_never_resent(nx, wx_user, standin):
 
 
 def test_gateway_timeout_is_unknown(nx, wx_user, standin):
-    user = wx_user(consents={"order_status_changed": 1})
-    outbox_id = _notice(user)
-    standin.fault(status=504, times=1)
-    assert send_outbox(outbox_id) == "unknown"
+    _, outbox_id, outcome = _send_with_one_fault(wx_user, standin, status=504)
+    assert outcome == "unknown"
     make_due(outbox_id)
     assert retry_due() == 0 and len(standin.calls()) == 1
 

@@ -8,38 +8,19 @@ import json
 import re
 from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 
 from app.errors import AppError
 from app.extensions import db
 from models import AuditLog, CalendarDay, Place
-from tests.admin.conftest import PASSWORD, login
 from tests.places.helpers import tree
+from tests.support.admin import PASSWORD, login
 
 CREATE_TAB = 'title="创建新记录" class="nav-link">创建</a>'
 
 
 def body(response) -> str:
     return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def admin_user(make):
-    return make.user("admin", name="管理员甲", password=PASSWORD)
-
-
-@pytest.fixture
-def auditor(make):
-    return make.user("auditor", name="审计员乙", password=PASSWORD)
-
-
-@pytest.fixture
-def signed_in(client):
-    def sign(user):
-        assert login(client, user).status_code == 302
-        return client
-    return sign
 
 
 def filter_arg(page: str, group: str, operation: str = "等于") -> str:

@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from miniapp_api.standin import StandinServer
 from models import Place, WxaCode
-from tests.conftest import make_test_app
 from tests.places.helpers import API, tree
-from tests.wechat.conftest import APPID, FakeWeChat, assert_error, wechat_config
+from tests.support.wechat import APPID, FakeWeChat, assert_error, make_wechat_app, wechat_app_fixtures
 
 PATH = "wxa/getwxacodeunlimit"
 
@@ -30,29 +29,8 @@ def png_bytes(size=(64, 64), fmt="PNG") -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def wx_places_app(server_urls):
-    return make_test_app(server_urls, **wechat_config())
-
-
-@pytest.fixture
-def wx(wx_places_app):
-    wx_places_app.extensions.pop("wechat_client", None)
-    with wx_places_app.app_context():
-        yield wx_places_app
-    wx_places_app.extensions.pop("wechat_client", None)
-
-
-@pytest.fixture
-def api(wx):
-    return wx.test_client()
-
-
-@pytest.fixture
-def make(wx):
-    from tests.factories import Factory
-
-    return Factory()
+# This module's own WeChat-configured app; wx, api and make per test.
+wx_app, wx, api, make = wechat_app_fixtures(scope="module")
 
 
 @pytest.fixture
@@ -179,7 +157,7 @@ def test_against_the_local_standin(server_urls):
     from tests.factories import Factory
 
     with StandinServer() as standin:
-        application = make_test_app(server_urls, **wechat_config(WECHAT_API_BASE=standin.url))
+        application = make_wechat_app(server_urls, WECHAT_API_BASE=standin.url)
         with application.app_context():
             make = Factory()
             building = Place(kind="building", name="综合楼")

@@ -23,8 +23,9 @@ from models.platform import IdempotencyKey, OrderTransition
 from tests.conftest import make_test_app
 from tests.identity.helpers import assert_error
 from tests.platform import _workers
-from tests.platform.conftest import ROOT
 from tests.platform.orders import SampleOrder, register
+from tests.support.live import ROOT
+from tests.support.procs import run_at_once
 
 ORDERS = "/api/v1/_sample/orders"
 BODY = {"item": "套餐A", "qty": 1}
@@ -228,7 +229,7 @@ def test_sweep_skips_while_another_run_holds_it(app, make):
 
 def test_two_processes_run_the_sweep_once(app, make):
     _keys(make.user(), [80] * 5 + [1])
-    outcomes = _workers.run_at_once(_workers.sweep, [("idempotency_keys_purge",)] * 2)
+    outcomes = run_at_once(_workers.sweep, [("idempotency_keys_purge",)] * 2)
     results = sorted(result for _, result in outcomes)
     assert results in ([SKIPPED, 5], [0, 5]), outcomes
     assert _count(IdempotencyKey) == 1

@@ -18,6 +18,7 @@ from tests.identity.helpers import assert_error
 from tests.platform import _workers
 from tests.platform.conftest import new_order, principal
 from tests.platform.orders import SAMPLE, SampleOrder
+from tests.support.procs import run_at_once
 
 API = "/api/v1/_sample"
 
@@ -212,7 +213,7 @@ def test_threads_race_one_transition(people, papp):
 def test_processes_race_one_transition(people):
     order = new_order(people["owner"], people["company"])
     guard = principal(people["guard"]).to_json()
-    outcomes = _workers.run_at_once(_workers.transition, [(order.id, "check_in", guard)] * 4)
+    outcomes = run_at_once(_workers.transition, [(order.id, "check_in", guard)] * 4)
     assert sorted(code for _, code in outcomes) == ["INVALID_TRANSITION"] * 3 + ["ok"], outcomes
     assert _state(order.id) == "inside" and _transitions(order.id, "check_in") == 1
 
@@ -223,7 +224,7 @@ def test_processes_race_conflicting_transitions(people):
     calls = [(order.id, "cancel", principal(people["owner"]).to_json()),
              (order.id, "check_in", principal(people["guard"]).to_json()),
              (order.id, "mark_no_show", SYSTEM.to_json())] * 2
-    outcomes = _workers.run_at_once(_workers.transition, calls)
+    outcomes = run_at_once(_workers.transition, calls)
     winners = [name for name, code in outcomes if code == "ok"]
     assert len(winners) == 1, outcomes
     assert all(code == "INVALID_TRANSITION" for name, code in outcomes if code != "ok")

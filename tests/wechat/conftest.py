@@ -1,96 +1,18 @@
 """Fixtures for the WeChat tests: an app with WeChat configured, and WeChat itself mocked
-with `responses` (the real wechatpy code runs; only WeChat's HTTP answers are canned).
-
-The WeChat app's context is pushed per test, not for the session, so the shared `app`
-(no WeChat, development login available) stays the current app for every other test.
-"""
+with `responses` (tests/support/wechat.py)."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 import pytest
 import responses
 
-from tests.conftest import make_test_app
+from tests.support.wechat import FakeWeChat, wechat_app_fixtures
 
-APPID = "wx-test"
-API_BASE = "https://api.weixin.qq.com/"
-SESSION_KEY = "tiihtNczf5v6AKRyjwEUhQ=="  # what jscode2session answers; must never leave the server
-
-
-def wechat_config(**overrides) -> dict:
-    return {"WECHAT_APPID": APPID, "WECHAT_SECRET": "s", "WECHAT_API_BASE": API_BASE, **overrides}
-
-
-@pytest.fixture(scope="session")
-def wx_app(server_urls):
-    return make_test_app(server_urls, **wechat_config())
-
-
-@pytest.fixture
-def wx(wx_app):
-    """wx_app's context for one test, with a WeChat client built afresh, so configuration a
-    test changes (monkeypatch.setitem(wx.config, ...)) takes effect."""
-    wx_app.extensions.pop("wechat_client", None)
-    with wx_app.app_context():
-        yield wx_app
-    wx_app.extensions.pop("wechat_client", None)
-
-
-@pytest.fixture
-def api(wx):
-    return wx.test_client()
-
-
-@pytest.fixture
-def make(wx):
-    from tests.factories import Factory
-
-    return Factory()
-
-
-class FakeWeChat:
-    """Canned WeChat answers on top of a `responses` mock; unregistered URLs are refused
-    (requests.ConnectionError), so a call the code should not make shows up as a failure."""
-
-    def __init__(self, rsps: responses.RequestsMock, base: str = API_BASE):
-        self.rsps, self.base = rsps, base
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def session(self, openid: str = "o-alice", session_key: str = SESSION_KEY, **extra) -> None:
-        self.rsps.get(self.url("sns/jscode2session"),
-                      json={"openid": openid, "session_key": session_key, **extra})
-
-    def token(self, value: str = "ACCESS-1", expires_in: int = 7200) -> None:
-        self.rsps.post(self.url("cgi-bin/stable_token"), json={"access_token": value, "expires_in": expires_in})
-
-    def phone(self, number: str) -> None:
-        self.rsps.post(self.url("wxa/business/getuserphonenumber"), json={
-            "errcode": 0, "errmsg": "ok",
-            "phone_info": {"phoneNumber": number, "purePhoneNumber": number, "countryCode": "86"}})
-
-    def errcode(self, method: str, path: str, errcode: int) -> None:
-        self.rsps.add(method, self.url(path), json={"errcode": errcode, "errmsg": f"errcode {errcode}"})
-
-    def calls(self, path: str) -> list:
-        return [c for c in self.rsps.calls if urlsplit(c.request.url).path.endswith("/" + path)]
+# wx_app for the session; wx, api and make per test.
+wx_app, wx, api, make = wechat_app_fixtures(scope="session")
 
 
 @pytest.fixture
 def wechat():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield FakeWeChat(rsps)
-
-
-def assert_error(resp, status: int, code: str) -> dict:
-    body = resp.get_json()
-    assert resp.status_code == status, body
-    assert set(body) == {"code", "message", "details"} and body["code"] == code, body
-    return body
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}

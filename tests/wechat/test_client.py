@@ -13,7 +13,7 @@ import requests
 
 from app.extensions import get_redis
 from miniapp_api import wechat as wx_module
-from tests.wechat.conftest import APPID, SESSION_KEY, assert_error, bearer
+from tests.support.wechat import APPID, SESSION_KEY, assert_error, bearer
 
 TOKEN_KEY = f"wechatpy:{APPID}_access_token"  # wechatpy RedisStorage: "{prefix}:{appid}_access_token"
 

@@ -5,28 +5,17 @@ through Redis."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from miniapp_api.standin import StandinServer
+from tests.support.live import Live, run_gunicorn, server_env
 
-ROOT = Path(__file__).resolve().parents[2]
 STAFF = {"employee_no": "E2001", "name": "王强", "phone": "13900002001"}
 WECHAT_TIMEOUT = 1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +52,7 @@ def standin(standin_server):
     s.reset()
 
 
-class Live:
-    def __init__(self, url: str, access_log: Path):
-        self.url, self.access_log = url, access_log
-        self.http = requests.Session()
-        self.http.trust_env = False
-
+class WechatLive(Live):
     def post(self, path: str, json: dict, token: str | None = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self.http.post(self.url + "/api/v1" + path, json=json, headers=headers, timeout=10)
@@ -81,51 +65,15 @@ class Live:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    def worker_pids(self, path: str) -> set[str]:
-        """Which gunicorn workers answered `path` (from the access log: "pid method path status")."""
-        lines = [line.split() for line in self.access_log.read_text().splitlines()]
-        return {pid for pid, _method, url, _status in lines if url == path}
-
 
 @pytest.fixture(scope="module")
 def live(server_urls, standin_server, tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("live")
-    access_log, output = run_dir / "access.log", run_dir / "gunicorn.log"
-    port = _free_port()
-    env = {**os.environ, "APP_ENV": "test",
-           "DATABASE_URL": os.environ["TEST_DATABASE_URL"], "REDIS_URL": os.environ["TEST_REDIS_URL"],
-           "WECHAT_APPID": "wx-live", "WECHAT_SECRET": "live-secret", "WECHAT_API_BASE": standin_server.url,
-           "WECHAT_TIMEOUT": str(WECHAT_TIMEOUT), "RATELIMIT_BIND": "100 per minute",
-           "NO_PROXY": "127.0.0.1,localhost"}
+    env = server_env(WECHAT_APPID="wx-live", WECHAT_SECRET="live-secret", WECHAT_API_BASE=standin_server.url,
+                     WECHAT_TIMEOUT=str(WECHAT_TIMEOUT), RATELIMIT_BIND="100 per minute")
     env.pop("WECHAT_PROXY", None)
-    with output.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2",
-             "--access-logfile", str(access_log), "--access-logformat", "%(p)s %(m)s %(U)s %(s)s",
-             "app:create_app()"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        server = Live(f"http://127.0.0.1:{port}", access_log)
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("gunicorn exited:\n" + output.read_text(errors="replace"))
-            try:
-                if server.http.get(server.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # refused, or queued while the workers load the app
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("gunicorn did not become healthy:\n" + output.read_text(errors="replace"))
-            time.sleep(0.1)
+    with run_gunicorn("app:create_app()", 2, env, tmp_path_factory.mktemp("live"),
+                      live_class=WechatLive, ready_timeout=20) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _error(resp: requests.Response, status: int, code: str) -> dict:

@@ -13,7 +13,7 @@ from app.extensions import db
 from miniapp_api.service import SESSION_KEY_PURPOSE
 from models import User, WechatIdentity
 from tests.conftest import make_test_app
-from tests.wechat.conftest import APPID, SESSION_KEY, assert_error, bearer, wechat_config
+from tests.support.wechat import APPID, SESSION_KEY, assert_error, bearer, wechat_config
 
 STAFF = {"employee_no": "E1001", "name": "王芳", "phone": "13900000001"}
 
