@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
-from models.identity import _in
+from models.identity import in_check
 
 # kind: Chinese label
 CALENDAR_KINDS: dict[str, str] = {"holiday": "节假日", "workday": "调休上班"}
@@ -22,7 +22,7 @@ class CalendarDay(Base):
     __tablename__ = "calendar_day"
     __table_args__ = (
         UniqueConstraint("day"),
-        CheckConstraint(_in("kind", CALENDAR_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", CALENDAR_KINDS), name="kind"),
         # ISO day of week 6 and 7: Saturday and Sunday.
         CheckConstraint("kind <> 'workday' OR EXTRACT(ISODOW FROM day) IN (6, 7)", name="workday_weekend"),
         CheckConstraint("btrim(name) <> ''", name="name"),

@@ -43,7 +43,7 @@ COMPANY_KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 USER_KINDS = ("staff", "contractor", "visitor")
 
 
-def _in(column: str, values) -> str:
+def in_check(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -73,7 +73,7 @@ class Company(TimestampMixin, Base):
     __tablename__ = "company"
     __table_args__ = (
         UniqueConstraint("name"),
-        CheckConstraint(_in("kind", COMPANY_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", COMPANY_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +90,7 @@ class User(TimestampMixin, Base):
     __tablename__ = "app_user"
     __table_args__ = (
         UniqueConstraint("employee_no"),
-        CheckConstraint(_in("kind", USER_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", USER_KINDS), name="kind"),
         CheckConstraint("kind <> 'contractor' OR company_id IS NOT NULL", name="contractor_company"),
         CheckConstraint("failed_logins >= 0", name="failed_logins"),
         # One active staff member per phone number: binding by phone must be unambiguous.
@@ -135,8 +135,8 @@ class RoleGrant(TimestampMixin, Base):
     __tablename__ = "role_grant"
     __table_args__ = (
         UniqueConstraint("user_id", "role", "scope_kind", "scope_id", postgresql_nulls_not_distinct=True),
-        CheckConstraint(_in("role", ROLES), name="role"),
-        CheckConstraint(_in("scope_kind", SCOPE_KINDS), name="scope_kind"),
+        CheckConstraint(in_check("role", ROLES), name="role"),
+        CheckConstraint(in_check("scope_kind", SCOPE_KINDS), name="scope_kind"),
         CheckConstraint("(scope_kind = 'global') = (scope_id IS NULL)", name="scope_id"),
     )
 
@@ -190,7 +190,7 @@ class InviteCode(TimestampMixin, Base):
     __tablename__ = "invite_code"
     __table_args__ = (
         UniqueConstraint("code_hash"),
-        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(in_check("role", ROLES), name="role"),
         CheckConstraint("(used_at IS NULL) = (used_by_id IS NULL)", name="used"),
     )
 

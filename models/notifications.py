@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
-from models.identity import TimestampMixin, User, _in
+from models.identity import TimestampMixin, User, in_check
 
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "consent_exhausted")
 # Rows a sender may claim: new ones, and definite failures whose back-off has passed.
@@ -62,7 +62,7 @@ class InAppMessage(TimestampMixin, Base):
 class NotificationOutbox(TimestampMixin, Base):
     __tablename__ = "notification_outbox"
     __table_args__ = (
-        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        CheckConstraint(in_check("status", OUTBOX_STATUSES), name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         # The sweep's question: which rows are due (queued too long, or failed and backed off)?
         Index("ix_notification_outbox_due", "next_attempt_at",

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
-from models.identity import TimestampMixin, _in
+from models.identity import TimestampMixin, in_check
 
 # kind: Chinese label
 PLACE_KINDS: dict[str, str] = {"building": "楼宇", "floor": "楼层", "room": "房间", "area": "区域"}
@@ -44,7 +44,7 @@ class Place(TimestampMixin, Base):
         UniqueConstraint("parent_id", "name", postgresql_nulls_not_distinct=True),
         # An optional external code (asset or door number), unique across the whole tree.
         UniqueConstraint("code"),
-        CheckConstraint(_in("kind", PLACE_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", PLACE_KINDS), name="kind"),
         CheckConstraint("(kind = 'building') = (parent_id IS NULL)", name="root"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         CheckConstraint("btrim(name) <> ''", name="name"),

@@ -26,7 +26,7 @@ from blueprints.identity.schemas import (
     UserPageSchema,
     UserSchema,
 )
-from models import Company, Department, InviteCode
+from models import Department
 
 blp = ApiBlueprint("identity", __name__, url_prefix="", description="人员、角色、部门、服务单位与邀请码")
 
@@ -153,11 +153,7 @@ def update_department(body, department_id):
 @blp.response(200, CompanySchema(many=True))
 def list_companies():
     """服务单位列表（管理员全部；服务单位人员仅本单位）"""
-    principal = current_principal()
-    stmt = select(Company).order_by(Company.id)
-    if not principal.reads_everything:
-        stmt = stmt.where(Company.id == principal.company_id)
-    return db.session.execute(stmt).scalars()
+    return service.list_companies(current_principal())
 
 
 @blp.get("/companies/<int:company_id>")
@@ -185,9 +181,7 @@ def create_company(body):
 @blp.response(200, InviteSchema(many=True))
 def list_invites(company_id):
     """本单位邀请码（不含邀请码本身）"""
-    company = service.get_managed_company(current_principal(), company_id)
-    return db.session.execute(select(InviteCode).where(InviteCode.company_id == company.id)
-                              .order_by(InviteCode.id.desc())).scalars()
+    return service.list_invites(service.get_managed_company(current_principal(), company_id))
 
 
 @blp.post("/companies/<int:company_id>/invites")

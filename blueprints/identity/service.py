@@ -226,6 +226,19 @@ def can_see_company(principal: Principal, company: Company) -> bool:
     return principal.reads_everything or principal.company_id == company.id
 
 
+def list_companies(principal: Principal) -> list[Company]:
+    """Administrators and auditors see every company; anyone else only their own."""
+    stmt = select(Company).order_by(Company.id)
+    if not principal.reads_everything:
+        stmt = stmt.where(Company.id == principal.company_id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def list_invites(company: Company) -> list[InviteCode]:
+    return list(db.session.execute(select(InviteCode).where(InviteCode.company_id == company.id)
+                                   .order_by(InviteCode.id.desc())).scalars())
+
+
 def get_company(principal: Principal, company_id: int) -> Company:
     company = db.session.get(Company, company_id)
     ensure_visible(company is not None and can_see_company(principal, company))
