@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("development", "test", "production")
 
 # Secrets production must be given; each one is named when missing.
@@ -89,6 +91,23 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "NOTIFY_SENDING_STALE_SECONDS": _int("NOTIFY_SENDING_STALE_SECONDS", 600),
         "NOTIFY_SWEEP_BATCH": _int("NOTIFY_SWEEP_BATCH", 200),
         "NOTIFY_SWEEP_SECONDS": _int("NOTIFY_SWEEP_SECONDS", 240),
+        # Attachments (blueprints/attachments): photos are re-encoded (EXIF stripped) and
+        # stored under ATTACHMENT_DIR by content hash; unbound uploads are purged after
+        # ATTACHMENT_UNBOUND_HOURS.
+        "ATTACHMENT_DIR": _env("ATTACHMENT_DIR", str(ROOT / "var" / "attachments")),
+        "ATTACHMENT_MAX_BYTES": _int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        "ATTACHMENT_MAX_PIXELS": _int("ATTACHMENT_MAX_PIXELS", 40_000_000),
+        "ATTACHMENT_THUMBNAIL_PX": _int("ATTACHMENT_THUMBNAIL_PX", 480),
+        "ATTACHMENT_UNBOUND_HOURS": _int("ATTACHMENT_UNBOUND_HOURS", 24),
+        "RATELIMIT_UPLOAD": _env("RATELIMIT_UPLOAD", "30 per minute;300 per day"),
+        # Ratings (blueprints/ratings): how long after an order finishes it may be rated, and
+        # how long a rating stays editable. RATING_TAGS overrides the tag lists per order type.
+        "RATING_WINDOW_DAYS": _int("RATING_WINDOW_DAYS", 7),
+        "RATING_EDIT_HOURS": _int("RATING_EDIT_HOURS", 12),
+        "RATING_TAGS": {},
+        # Points (blueprints/points): earned points expire this many months after the end of
+        # the month they were earned in (0: never).
+        "POINTS_EXPIRE_MONTHS": _int("POINTS_EXPIRE_MONTHS", 24),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
         # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.

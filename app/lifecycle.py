@@ -15,6 +15,15 @@ declared once; every state change goes through `Lifecycle.transition`.
     MEAL.transition(booking_id, "serve", actor, note=None, values={"served_at": utcnow()})
     MEAL.timeline(booking_id)                                 # -> list of dicts (TimelineSchema)
 
+What other platform services need to know of an order type, declared with it:
+- `title`: the service's Chinese name ("食堂报餐"), shown with ratings and follow-ups;
+- `visible(actor, order) -> bool`: who may see the order (default: its owner, and whoever
+  reads everything: admins, auditors); attachments bound to the order follow it;
+- `rateable`: the finished states after which the owner may rate the order (none: the
+  type is not rated); the finish time is the transition into one of them;
+- `contractor(order) -> company id | None`: the contractor responsible for the order now
+  (a rating records the one responsible when it is made).
+
 Who may make a transition (`roles`): a role name (any scope; narrow it with `authorize`),
 "owner" (the order's owner column, default user_id, is the actor) or "system" (the SYSTEM
 actor sweeps use). `authorize(actor, order) -> bool`, when given, must also hold.
@@ -31,11 +40,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 from blinker import Namespace
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.auth import Principal
 from app.errors import AppError
@@ -72,9 +82,13 @@ class Transition:
 class Lifecycle:
     def __init__(self, order_type: str, model: type, states: Mapping[str, str],
                  transitions: Iterable[Transition], owner_column: str = "user_id",
-                 status_column: str = "status"):
+                 status_column: str = "status", *, title: str = "",
+                 visible: Callable[[Principal, Any], bool] | None = None,
+                 rateable: tuple[str, ...] = (), contractor: Callable[[Any], int | None] | None = None):
         self.order_type, self.model, self.states = order_type, model, dict(states)
         self.owner_column, self.status_column = owner_column, status_column
+        self.title, self.rateable = title or order_type, tuple(rateable)
+        self._visible, self._contractor = visible, contractor
         transitions = list(transitions)
         self.transitions = {t.name: t for t in transitions}
         self._check(len(transitions))
@@ -87,6 +101,8 @@ class Lifecycle:
         for column in ("id", self.owner_column, self.status_column):
             if not hasattr(self.model, column):
                 problems.append(f"{self.model.__name__} has no column {column!r}")
+        if isinstance(self.rateable, str) or set(self.rateable) - set(self.states):
+            problems.append(f"rateable states {self.rateable!r} must be a tuple of known states")
         for state in self.states:
             if len(state) > 32:
                 problems.append(f"state {state!r} is longer than 32")
@@ -111,6 +127,25 @@ class Lifecycle:
 
     def state_of(self, order) -> str:
         return getattr(order, self.status_column)
+
+    def is_visible(self, actor: Principal, order) -> bool:
+        """Whether `actor` may see `order` (the type's `visible`, or owner and read-everything roles)."""
+        if self._visible is not None:
+            return bool(self._visible(actor, order))
+        return self.owner_of(order) == actor.user_id or actor.reads_everything
+
+    def contractor_of(self, order) -> int | None:
+        """The company responsible for `order` now (None when the type names none)."""
+        return None if self._contractor is None else self._contractor(order)
+
+    def finished_at(self, order_id: int) -> datetime | None:
+        """When the order last entered one of its `rateable` states (None: never, or not rated)."""
+        if not self.rateable:
+            return None
+        return db.session.execute(
+            select(func.max(OrderTransition.at))
+            .where(OrderTransition.order_type == self.order_type, OrderTransition.order_id == order_id,
+                   OrderTransition.to_state.in_(self.rateable))).scalar()
 
     def may(self, actor: Principal, order, name: str) -> bool:
         """Whether `actor` may make transition `name` on `order` (roles and authorize; not the state)."""

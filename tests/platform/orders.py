@@ -57,7 +57,10 @@ SAMPLE = Lifecycle(
                    authorize=guard_of),
         Transition("cancel", source=("booked",), target="cancelled", roles=("owner", "admin"), label="取消"),
         Transition("mark_no_show", source=("booked",), target="no_show", roles=("system",), label="标记未到场"),
-    ])
+    ],
+    title="测试服务", rateable=("done",), contractor=lambda order: order.company_id,
+    visible=lambda actor, order: (order.user_id == actor.user_id or actor.reads_everything
+                                  or actor.has_role("guard", "company", order.company_id)))
 
 
 def _can_scan(scanner, order) -> bool:
