@@ -11,6 +11,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
 
 from admin.security import forget_request_cache
+from admin.views.attachments import add_views as add_attachment_views
 from admin.views.audit import AuditLogView
 from admin.views.base import PanelMenuLink
 from admin.views.contractor import CompanyStaffView, InviteCodeView
@@ -18,6 +19,8 @@ from admin.views.identity import CompanyView, DepartmentView, UserView
 from admin.views.index import PanelIndexView
 from admin.views.notifications import add_views as add_notification_views
 from admin.views.places import CalendarDayView, PlaceView
+from admin.views.points import add_views as add_points_views
+from admin.views.ratings import add_views as add_rating_views
 from models import AuditLog, CalendarDay, Company, Department, InviteCode, Place, User
 
 LOCALE = "zh_Hans_CN"
@@ -72,5 +75,8 @@ def setup_admin(app: Flask) -> Admin:
                                     url="company-staff"))
     admin.add_view(InviteCodeView(InviteCode, name="邀请码", category="本单位", endpoint="invite", url="invites"))
     add_notification_views(admin)
+    add_rating_views(admin)
+    add_points_views(admin)
+    add_attachment_views(admin)
     admin.add_link(PanelMenuLink(name="接口文档", url="/api/docs", target="_blank"))
     return admin

@@ -26,15 +26,19 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "登录接口返回的令牌"})
 
+    from blueprints.attachments.routes import blp as attachments_blp
     from blueprints.auth.routes import blp as auth_blp
     from blueprints.identity.routes import blp as identity_blp
     from blueprints.meta.routes import blp as meta_blp
     from blueprints.notifications.routes import blp as notifications_blp
     from blueprints.passes.routes import blp as passes_blp
     from blueprints.places.routes import BLUEPRINTS as places_blps
+    from blueprints.points.routes import blp as points_blp
+    from blueprints.ratings.routes import blp as ratings_blp
     from miniapp_api.routes import blp as wx_blp
 
-    for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp):
+    for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp,
+                attachments_blp, ratings_blp, points_blp):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     app.extensions["api"] = api
     return api

@@ -41,6 +41,9 @@ DEMO_STEPS = [
     "app.demo:seed_identity",
     "blueprints.places.demo:seed_places_and_calendar",
     "blueprints.notifications.demo:seed_notifications",
+    "blueprints.attachments.demo:seed_attachments",
+    "blueprints.points.demo:seed_points",
+    "blueprints.ratings.demo:seed_ratings",
 ]
 
 

@@ -44,6 +44,10 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           "删除过期的幂等键 (delete idempotency keys past their retention)"),
     Sweep("notifications_retry", "app.notify:retry_due", 60,
           "重发到期的订阅消息 (send queued and failed-with-back-off subscribe messages)"),
+    Sweep("attachments_purge", "blueprints.attachments.service:purge_unbound", 3600,
+          "删除超时未关联订单的上传照片 (delete uploads never bound to an order)"),
+    Sweep("points_expire", "blueprints.points.service:expire_due", 3600,
+          "过期到期的积分 (expire points past their validity)"),
 )}
 
 SKIPPED = -1

@@ -1,8 +1,11 @@
 """SQLAlchemy 2.x typed models, one module per domain. Importing this package registers all
 tables on the shared metadata (Alembic and the app both import it)."""
 
+import models.attachments  # noqa: F401
 import models.notifications  # noqa: F401
 import models.platform  # noqa: F401
+import models.points  # noqa: F401
+import models.ratings  # noqa: F401
 from app.extensions import Base, db
 from models.audit import AuditLog
 from models.calendar import CalendarDay  # noqa: F401

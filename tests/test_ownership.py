@@ -15,7 +15,8 @@ import pytest
 from app.extensions import db
 from models import ApiToken, User
 
-CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.notifications.ownership_cases"]
+CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.notifications.ownership_cases",
+                "tests.attachments.ownership_cases", "tests.ratings.ownership_cases", "tests.points.ownership_cases"]
 CASES: dict[tuple[str, str], callable] = {}
 
 

@@ -1,0 +1,5 @@
+"""Admin views for points (placeholder)."""
+
+
+def add_views(admin) -> None:
+    pass

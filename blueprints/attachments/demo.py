@@ -1,0 +1,5 @@
+"""Demo data for attachments (placeholder)."""
+
+
+def seed_attachments() -> None:
+    pass

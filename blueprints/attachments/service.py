@@ -1,0 +1,5 @@
+"""Attachments service (placeholder)."""
+
+
+def purge_unbound() -> int:
+    return 0

@@ -1,0 +1,5 @@
+"""Demo data for points (placeholder)."""
+
+
+def seed_points() -> None:
+    pass

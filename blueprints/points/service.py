@@ -1,0 +1,5 @@
+"""Points service (placeholder)."""
+
+
+def expire_due() -> int:
+    return 0

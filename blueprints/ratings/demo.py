@@ -1,0 +1,5 @@
+"""Demo data for ratings (placeholder)."""
+
+
+def seed_ratings() -> None:
+    pass
