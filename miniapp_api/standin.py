@@ -9,6 +9,18 @@ server without the internet. It answers the endpoints the app uses:
                                            for a scene WeChat would refuse
 - POST cgi-bin/message/subscribe/send    → errcode 0, and the message is recorded as
                                            delivered (GET /_standin/delivered lists them)
+- POST wxa/msg_sec_check                 → content security v2 for text ({content, version 2,
+                                           scene 1-4, openid}): result.suggest "risky" (label
+                                           20001) when the content contains "违禁", "review"
+                                           (label 21000) when it contains "待复核", else "pass"
+                                           (label 100); a fresh trace_id each time; 47001 for a
+                                           body that is not such a request
+- POST wxa/img_sec_check                 → multipart field `media`: errcode 87014 (risky) when
+                                           the image's top-left pixel is pure red (255, 0, 0),
+                                           give or take JPEG's rounding (each channel within 8),
+                                           else 0; 41005 without media, 40006 over 1 MB or
+                                           750 x 1334 pixels, 40113 for no readable image
+                                           (these three codes are the stand-in's choice)
 
 Control endpoints (under /_standin):
 - POST /_standin/faults  {"path": "sns/jscode2session", "errcode": 40029, "times": 1}
@@ -36,9 +48,12 @@ import time
 
 import qrcode
 from flask import Flask, jsonify, request
+from PIL import Image
 from werkzeug.serving import make_server
 
 SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+")
+RISKY_WORD, REVIEW_WORD = "违禁", "待复核"
+RISKY_RED_TOLERANCE = 8
 
 
 def create_standin() -> Flask:
@@ -134,6 +149,47 @@ def create_standin() -> Flask:
                 state["delivered"].append(body)
             return jsonify(errcode=0, errmsg="ok", msgid=len(state["delivered"]))
         return answer("cgi-bin/message/subscribe/send", needs_token(ok))
+
+    @app.post("/wxa/msg_sec_check")
+    def msg_sec_check():
+        def ok():
+            body = request.get_json(force=True, silent=True) or {}
+            content = body.get("content")
+            if (not isinstance(content, str) or body.get("version") != 2 or body.get("scene") not in (1, 2, 3, 4)
+                    or not body.get("openid")):
+                return jsonify(errcode=47001, errmsg="data format error")
+            if RISKY_WORD in content:
+                suggest, label = "risky", 20001
+            elif REVIEW_WORD in content:
+                suggest, label = "review", 21000
+            else:
+                suggest, label = "pass", 100
+            return jsonify(errcode=0, errmsg="ok", trace_id="standin-" + secrets.token_hex(8),
+                           result={"suggest": suggest, "label": label},
+                           detail=[{"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label,
+                                    "prob": 90 if suggest != "pass" else 0}])
+        return answer("wxa/msg_sec_check", needs_token(ok))
+
+    @app.post("/wxa/img_sec_check")
+    def img_sec_check():
+        def ok():
+            media = request.files.get("media")
+            if media is None:
+                return jsonify(errcode=41005, errmsg="media data missing")
+            data = media.read()
+            if len(data) > 1024 * 1024:
+                return jsonify(errcode=40006, errmsg="invalid media size")
+            try:
+                with Image.open(io.BytesIO(data)) as image:
+                    if image.width > 750 or image.height > 1334:
+                        return jsonify(errcode=40006, errmsg="invalid media size")
+                    r, g, b = image.convert("RGB").getpixel((0, 0))
+            except Exception:
+                return jsonify(errcode=40113, errmsg="unsupported file type")
+            if r >= 255 - RISKY_RED_TOLERANCE and g <= RISKY_RED_TOLERANCE and b <= RISKY_RED_TOLERANCE:
+                return jsonify(errcode=87014, errmsg="risky content")
+            return jsonify(errcode=0, errmsg="ok")
+        return answer("wxa/img_sec_check", needs_token(ok))
 
     @app.get("/_standin/delivered")
     def delivered():

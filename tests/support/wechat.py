@@ -91,6 +91,17 @@ class FakeWeChat:
             "errcode": 0, "errmsg": "ok",
             "phone_info": {"phoneNumber": number, "purePhoneNumber": number, "countryCode": "86"}})
 
+    def msg_sec(self, suggest: str = "pass", label: int = 100, trace_id: str = "trace-1") -> None:
+        """wxa/msg_sec_check (content security v2) answering `suggest` (pass / review / risky)."""
+        self.rsps.post(self.url("wxa/msg_sec_check"), json={
+            "errcode": 0, "errmsg": "ok", "trace_id": trace_id, "result": {"suggest": suggest, "label": label},
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label}]})
+
+    def img_sec(self, errcode: int = 0) -> None:
+        """wxa/img_sec_check answering errcode 0 (fine) or 87014 (risky)."""
+        self.rsps.post(self.url("wxa/img_sec_check"),
+                       json={"errcode": errcode, "errmsg": "ok" if errcode == 0 else "risky content"})
+
     def errcode(self, method: str, path: str, errcode: int) -> None:
         self.rsps.add(method, self.url(path), json={"errcode": errcode, "errmsg": f"errcode {errcode}"})
 
