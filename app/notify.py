@@ -95,6 +95,16 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                    "time4": "{time}", "thing5": "{remark}"},
         "long_term": False,
     },
+    # The answer to a low rating (blueprints/ratings: a follow-up closed by an administrator).
+    # Context: service, stars, rated_at, reply, replied_at, rating_id, followup_id.
+    "rating_followup_reply": {
+        "template_id": "",
+        "title": "您对{service}的评价已有答复",
+        "body": "您于{rated_at:%m月%d日}对{service}的评价（{stars}星）已办结。答复：{reply}",
+        "page": "pages/ratings/detail?id={rating_id}",
+        "fields": {"thing1": "{service}", "phrase2": "已办结", "thing3": "{reply}", "time4": "{replied_at}"},
+        "long_term": False,
+    },
 }
 
 # Subscribe-message value limits per field type (characters), from WeChat's documentation
