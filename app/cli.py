@@ -124,6 +124,24 @@ def register_cli(app: Flask) -> None:
             changed = run_sweep(name)
             click.echo(f"{name}: " + ("skipped (running elsewhere)" if changed == SKIPPED else f"{changed} changed"))
 
+    @app.cli.command("points-check")
+    def points_check():
+        """Check the points ledger: cached balances and totals against the transactions.
+        Prints every problem and exits 1 when there is any."""
+        from blueprints.points.service import check_ledger, ledger_stats
+
+        problems = check_ledger()
+        for p in problems:
+            where = f"user {p['user_id']}" + (f" transaction {p['transaction_id']}" if "transaction_id" in p else "")
+            click.echo(f"{where}: {p['problem']} ({p['message']}): expected {p['expected']}, found {p['actual']}",
+                       err=True)
+        if problems:
+            click.echo(f"points ledger: {len(problems)} problem(s)", err=True)
+            sys.exit(1)
+        stats = ledger_stats()
+        click.echo(f"points ledger OK: {stats['accounts']} accounts, {stats['transactions']} transactions, "
+                   f"{stats['points']} points held")
+
     @app.cli.command("error-codes")
     def error_codes():
         """Print the error-code registry as Markdown (docs/error-codes.md)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
+import tempfile
 
 import pytest
 import redis as redis_lib
@@ -46,9 +47,13 @@ def server_urls():
     database_url = devservers.ensure_database(db_server, database, recreate=True)
     redis_url = _redis_url(redis_base)
     migrate.upgrade(database_url)
-    # Subprocesses (live servers, concurrency tests) inherit these.
+    # Subprocesses (live servers, concurrency tests) inherit these. Uploaded files of this run
+    # go to a temporary directory (read by load_config from the environment, as in subprocesses).
     os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"] = database_url, redis_url
+    attachment_dir = tempfile.mkdtemp(prefix=f"jiguan-attachments-{RUN}-")
+    os.environ["ATTACHMENT_DIR"] = attachment_dir
     yield {"database": database_url, "redis": redis_url, "db_server": db_server}
+    shutil.rmtree(attachment_dir, ignore_errors=True)
     if valkey is not None:
         valkey.stop()
         shutil.rmtree(devservers.VAR / f"test-{RUN}-valkey", ignore_errors=True)
@@ -108,9 +113,15 @@ def _truncate(server_urls):
     statement = text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
                      + " RESTART IDENTITY CASCADE")
 
+    from blueprints.points.service import DEFAULT_RULES
+    from models.points import PointsRule
+
     def truncate():
+        """Empty every table, then put back the reference data the migrations seed (the
+        points rules), as a fresh database has it."""
         with engine.begin() as conn:
             conn.execute(statement)
+            conn.execute(PointsRule.__table__.insert(), DEFAULT_RULES)
 
     yield truncate
     engine.dispose()
