@@ -14,6 +14,9 @@ from admin.security import forget_request_cache
 from admin.views.attachments import add_views as add_attachment_views
 from admin.views.audit import AuditLogView
 from admin.views.base import PanelMenuLink
+from admin.views.canteen_booking import add_views as add_canteen_booking_views
+from admin.views.canteen_menus import add_views as add_canteen_menu_views
+from admin.views.canteen_waste import add_views as add_canteen_waste_views
 from admin.views.contractor import CompanyStaffView, InviteCodeView
 from admin.views.identity import CompanyView, DepartmentView, UserView
 from admin.views.index import PanelIndexView
@@ -75,6 +78,9 @@ def setup_admin(app: Flask) -> Admin:
                                     url="company-staff"))
     admin.add_view(InviteCodeView(InviteCode, name="邀请码", category="本单位", endpoint="invite", url="invites"))
     add_notification_views(admin)
+    add_canteen_menu_views(admin)
+    add_canteen_booking_views(admin)
+    add_canteen_waste_views(admin)
     add_rating_views(admin)
     add_points_views(admin)
     add_attachment_views(admin)

@@ -28,6 +28,7 @@ def init_api(app: Flask) -> Api:
 
     from blueprints.attachments.routes import blp as attachments_blp
     from blueprints.auth.routes import blp as auth_blp
+    from blueprints.canteen import BLUEPRINTS as canteen_blps
     from blueprints.identity.routes import blp as identity_blp
     from blueprints.meta.routes import blp as meta_blp
     from blueprints.notifications.routes import blp as notifications_blp
@@ -38,7 +39,7 @@ def init_api(app: Flask) -> Api:
     from miniapp_api.routes import blp as wx_blp
 
     for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp,
-                attachments_blp, ratings_blp, points_blp):
+                attachments_blp, ratings_blp, points_blp, *canteen_blps):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     app.extensions["api"] = api
     return api

@@ -108,6 +108,16 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         # Points (blueprints/points): earned points expire this many months after the end of
         # the month they were earned in (0: never).
         "POINTS_EXPIRE_MONTHS": _int("POINTS_EXPIRE_MONTHS", 24),
+        # Canteen (blueprints/canteen): no-show consequences within a rolling window of days
+        # (a warning at WARN_AT no-shows, booking suspended for SUSPEND_DAYS at SUSPEND_AT),
+        # the share of clean-plate check-ins sampled for review, and the weeks of history the
+        # production forecast uses.
+        "CANTEEN_NO_SHOW_WINDOW_DAYS": _int("CANTEEN_NO_SHOW_WINDOW_DAYS", 30),
+        "CANTEEN_NO_SHOW_WARN_AT": _int("CANTEEN_NO_SHOW_WARN_AT", 2),
+        "CANTEEN_NO_SHOW_SUSPEND_AT": _int("CANTEEN_NO_SHOW_SUSPEND_AT", 3),
+        "CANTEEN_SUSPEND_DAYS": _int("CANTEEN_SUSPEND_DAYS", 7),
+        "CANTEEN_CHECKIN_SAMPLE_RATE": float(_env("CANTEEN_CHECKIN_SAMPLE_RATE", "0.05")),
+        "CANTEEN_FORECAST_WEEKS": _int("CANTEEN_FORECAST_WEEKS", 4),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
         # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.

@@ -43,6 +43,9 @@ DEMO_STEPS = [
     "blueprints.notifications.demo:seed_notifications",
     "blueprints.attachments.demo:seed_attachments",
     "blueprints.points.demo:seed_points",
+    "blueprints.canteen.demo_menus:seed",
+    "blueprints.canteen.demo_booking:seed",
+    "blueprints.canteen.demo_waste:seed",
     "blueprints.ratings.demo:seed_ratings",
 ]
 

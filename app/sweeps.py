@@ -46,6 +46,8 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           "重发到期的订阅消息 (send queued and failed-with-back-off subscribe messages)"),
     Sweep("attachments_purge", "blueprints.attachments.service:purge_unbound", 3600,
           "删除超时未关联订单的上传照片 (delete uploads never bound to an order)"),
+    Sweep("canteen_no_shows", "blueprints.canteen.booking:mark_no_shows", 300,
+          "把服务时段结束仍未取餐的预订标记为未取餐，并按规则警告或暂停报餐 (no-shows and their penalties)"),
     Sweep("points_expire", "blueprints.points.service:expire_due", 3600,
           "过期到期的积分 (expire points past their validity)"),
 )}

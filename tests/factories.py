@@ -41,11 +41,11 @@ class Factory:
                     password_hash=hash_password(password) if password else None)
         set_phone(user, phone or (None if kind == "visitor" else f"139{n:08d}"))
         for role in roles or (kind,) if kind in ("staff", "visitor") else roles:
-            if company is not None and role in ("canteen_manager", "canteen_staff", "property_dispatcher",
+            if scope is not None:
+                user.roles.append(RoleGrant(role=role, scope_kind=scope[0], scope_id=scope[1]))
+            elif company is not None and role in ("canteen_manager", "canteen_staff", "property_dispatcher",
                                                  "technician", "guard"):
                 user.roles.append(RoleGrant(role=role, scope_kind="company", scope_id=company.id))
-            elif scope is not None:
-                user.roles.append(RoleGrant(role=role, scope_kind=scope[0], scope_id=scope[1]))
             else:
                 user.roles.append(RoleGrant(role=role))
         db.session.add(user)

@@ -1,0 +1,5 @@
+"""Admin views for the canteen (booking): placeholder."""
+
+
+def add_views(admin) -> None:
+    pass

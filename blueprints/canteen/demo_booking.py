@@ -1,0 +1,5 @@
+"""Demo data for the canteen (booking): placeholder."""
+
+
+def seed() -> None:
+    pass

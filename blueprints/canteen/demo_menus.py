@@ -1,0 +1,5 @@
+"""Demo data for the canteen (menus): placeholder."""
+
+
+def seed() -> None:
+    pass

@@ -1,0 +1,5 @@
+"""Demo data for the canteen (waste): placeholder."""
+
+
+def seed() -> None:
+    pass

@@ -1,0 +1,5 @@
+"""Canteen HTTP routes (menus): placeholder, filled by the issue-5 work."""
+
+from app.auth import ApiBlueprint
+
+blp = ApiBlueprint("canteen_menus", __name__, url_prefix="/canteen", description="食堂（menus）")

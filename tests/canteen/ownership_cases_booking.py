@@ -1,0 +1,1 @@
+"""Foreign-id cases for tests/test_ownership.py: canteen routes (booking)."""
