@@ -47,7 +47,8 @@ register_codes({
                                   "the user has no WeChat identity); nothing was stored. `details.reason`."),
 })
 
-PURPOSES = {"checkin": "光盘打卡", "repair": "报修", "completion": "完工", "suggestion": "建议"}
+PURPOSES = {"checkin": "光盘打卡", "repair": "报修", "completion": "完工", "suggestion": "建议",
+            "dish": "菜品", "waste": "浪费称重"}
 VERDICTS = {"pass": "通过", "review": "待人工复核", "skipped": "未检测（未配置微信）"}
 CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
 

@@ -13,7 +13,10 @@ For other domains (an order with photos):
 
 Visibility: an upload is seen by its uploader; once bound, also by whoever may see the
 order (`LIFECYCLES[order_type].is_visible`), and by administrators and auditors. Anyone
-else gets NOT_FOUND.
+else gets NOT_FOUND. Records that are not orders but carry photos (a dish, a waste
+weighing) declare who sees them once, like a lifecycle does:
+
+    attachments.register_holder("dish", Dish, visible=lambda actor, dish: True)
 
 Files: the stored image and its thumbnail are content-addressed (app/storage.py), shared
 by every row with the same content. A file is written under a shared advisory lock on its
@@ -27,8 +30,10 @@ reusable by the next identical upload.)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
@@ -112,17 +117,42 @@ def store(uploader_id: int, processed: images.Processed, purpose: str, verdict: 
 
 # --- seeing ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Holder:
+    """A kind of record photos are bound to: its model and who may see one of its records."""
+
+    model: type
+    visible: Callable[[Principal, Any], bool]
+
+
+HOLDERS: dict[str, Holder] = {}
+
+
+def register_holder(kind: str, model: type, visible: Callable[[Principal, Any], bool]) -> None:
+    """Let photos be bound to records of `model` that are not orders (no lifecycle)."""
+    if kind in HOLDERS or kind in LIFECYCLES or len(kind) > 32:
+        raise ValueError(f"attachment holder {kind!r} is taken or longer than 32")
+    HOLDERS[kind] = Holder(model, visible)
+
+
+def _holder(kind: str) -> Holder | None:
+    lifecycle = LIFECYCLES.get(kind)
+    if lifecycle is not None:
+        return Holder(lifecycle.model, lifecycle.is_visible)
+    return HOLDERS.get(kind)
+
+
 def can_see(actor: Principal, attachment: Attachment) -> bool:
     if attachment.uploader_id == actor.user_id or actor.reads_everything:
         return True
     if attachment.order_id is None:
         return False
-    lifecycle = LIFECYCLES.get(attachment.order_type)
-    if lifecycle is None:
+    holder = _holder(attachment.order_type)
+    if holder is None:
         log.warning("attachment %s is bound to unknown order type %r", attachment.id, attachment.order_type)
         return False
-    order = db.session.get(lifecycle.model, attachment.order_id)
-    return order is not None and lifecycle.is_visible(actor, order)
+    record = db.session.get(holder.model, attachment.order_id)
+    return record is not None and bool(holder.visible(actor, record))
 
 
 def get_visible(actor: Principal, attachment_id: int) -> Attachment:
@@ -158,7 +188,7 @@ def bind(attachment_ids: list[int], actor: Principal, order_type: str, order_id:
     transaction. ATTACHMENT_INVALID (details.ids) when any id is not such an upload
     (another's, already bound, another purpose, purged, unknown): then none is bound.
     One conditional UPDATE: of two concurrent binds of the same upload exactly one wins."""
-    if order_type not in LIFECYCLES:
+    if _holder(order_type) is None:
         raise ValueError(f"unknown order type {order_type!r}")
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
