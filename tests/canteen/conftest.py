@@ -55,3 +55,14 @@ def build_kitchen(make, name: str | None = None) -> Kitchen:
 @pytest.fixture
 def kitchen(make) -> Kitchen:
     return build_kitchen(make)
+
+
+@pytest.fixture
+def booking_clock(monkeypatch):
+    """Set the clock the booking routes and the pickup scan check use (booking tests):
+    booking_clock(aware datetime)."""
+    from blueprints.canteen import booking
+
+    def set_clock(moment):
+        monkeypatch.setattr(booking, "clock", lambda: moment)
+    return set_clock
