@@ -105,6 +105,36 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
         "fields": {"thing1": "{service}", "phrase2": "已办结", "thing3": "{reply}", "time4": "{replied_at}"},
         "long_term": False,
     },
+    # Canteen no-shows (blueprints/canteen/booking.py mark_no_shows). Context: meal (the missed
+    # meal, "6月3日午餐"), count, window (days), reason, ends_on ("6月10日"; suspension only).
+    "canteen_no_show_warning": {
+        "template_id": "",
+        "title": "报餐未取餐提醒",
+        "body": "您预订的{meal}未取餐。{reason}。如不用餐，请在截止时间前取消预订。",
+        "page": "pages/canteen/penalties",
+        "fields": {"thing1": "{meal}", "thing2": "{reason}"},
+        "long_term": False,
+    },
+    "canteen_booking_suspended": {
+        "template_id": "",
+        "title": "报餐已暂停",
+        "body": "您预订的{meal}未取餐。{reason}，暂停至{ends_on}（含）。如有异议请联系管理员。",
+        "page": "pages/canteen/penalties",
+        "fields": {"thing1": "{meal}", "thing2": "{reason}", "thing3": "暂停至{ends_on}"},
+        "long_term": False,
+    },
+    # A clean-plate check-in rejected by the sample review (blueprints/canteen/checkins.py).
+    # Context: canteen, meal ("午餐"), day ("3月12日"), reason, points (reversed; 0 if none),
+    # checkin_id, reviewed_at.
+    "canteen_checkin_rejected": {
+        "template_id": "",
+        "title": "光盘打卡抽检未通过",
+        "body": "您{day}在{canteen}的{meal}光盘打卡经抽检未通过，已撤销 {points} 积分。原因：{reason}",
+        "page": "pages/canteen/checkins",
+        "fields": {"thing1": "{canteen}{meal}", "phrase2": "未通过", "thing3": "{reason}",
+                   "time4": "{reviewed_at}"},
+        "long_term": False,
+    },
 }
 
 # Subscribe-message value limits per field type (characters), from WeChat's documentation
