@@ -3,6 +3,7 @@ each endpoint, read-only mode, CSRF forms, Chinese labels, local times, audit en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask_admin.contrib.sqla.filters import (
     FilterLike,
 )
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+from flask_admin.helpers import get_redirect_target
 from flask_admin.menu import MenuLink
 from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from sqlalchemy import inspect as sa_inspect
@@ -148,6 +150,30 @@ class PanelViewMixin:
 
     def error_page(self, status: int, title: str, message: str):
         return make_response(self.render("admin_panel/message.html", title=title, message=message), status)
+
+    def action_page(self, form, title: str, intro: str, run: Callable[[], Any], done: str,
+                    submit_label: str | None = None):
+        """A page that confirms one action on a record (start a follow-up, reject a check-in,
+        lift a penalty): GET shows `form`; a valid POST calls `run()` (a service function) and
+        commits, then returns to the list with `done` flashed; a refusal (AppError, e.g. the
+        record moved on meanwhile) is rolled back and shown (409); an invalid form is 400."""
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        status = 200
+        if form.validate_on_submit():
+            try:
+                run()
+                db.session.commit()
+            except AppError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                status = 409
+            else:
+                flash(done, "success")
+                return redirect(return_url)
+        elif request.method == "POST":
+            status = 400
+        return self.render("admin_panel/form.html", title=title, form=form, intro=intro,
+                           submit_label=submit_label or title, cancel_url=return_url), status
 
     def render(self, template: str, **kwargs):
         kwargs.setdefault("panel_user", self.principal)

@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request
+from flask import request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
@@ -19,7 +18,6 @@ from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
 from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView, local_datetime_filters
-from app.errors import AppError
 from app.extensions import db
 from blueprints.canteen import booking as service
 from blueprints.canteen.rules import MEAL
@@ -126,30 +124,17 @@ class PenaltyView(PanelModelView):
 
     @expose("/lift/", methods=("GET", "POST"))
     def lift_view(self):
-        return_url = get_redirect_target() or self.get_url(".index_view")
         penalty = self.get_one(request.args.get("id"))
         if penalty is None:
             return self.error_page(404, "记录不存在", MSG_NOT_FOUND)
         form = LiftForm()
-        status = 200
-        if form.validate_on_submit():
-            try:
-                service.lift_penalty(self.principal, penalty.id, (form.note.data or "").strip() or None)
-                db.session.commit()
-            except AppError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-                status = 409
-            else:
-                flash("已解除", "success")
-                return redirect(return_url)
-        elif request.method == "POST":
-            status = 400
         user = db.session.get(User, penalty.user_id)
         intro = (f"{user.name if user else ''}：{PENALTY_KINDS.get(penalty.kind)}，{penalty.reason}。"
                  "解除后不再限制报餐，此前的未取餐记录也不再计入。")
-        return self.render("admin_panel/form.html", title=f"解除未取餐处理 {penalty.id}", form=form, intro=intro,
-                           submit_label="解除", cancel_url=return_url), status
+        return self.action_page(
+            form, f"解除未取餐处理 {penalty.id}", intro,
+            lambda: service.lift_penalty(self.principal, penalty.id, (form.note.data or "").strip() or None),
+            "已解除", submit_label="解除")
 
 
 def add_views(admin) -> None:

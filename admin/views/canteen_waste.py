@@ -10,10 +10,9 @@ corrections are append-only rows, never edited or deleted)."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request
+from flask import Response, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -143,28 +142,13 @@ class CheckinView(_CanteenScoped):
         return response
 
     def _act(self, form, title: str, run, done: str):
-        return_url = get_redirect_target() or self.get_url(".index_view")
         checkin = self.get_one(request.args.get("id"))
         if checkin is None:
             return self.error_page(404, "记录不存在", MSG_NOT_FOUND)
-        status = 200
-        if form.validate_on_submit():
-            try:
-                run(checkin.id)
-                db.session.commit()
-            except AppError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-                status = 409
-            else:
-                flash(done, "success")
-                return redirect(return_url)
-        elif request.method == "POST":
-            status = 400
         intro = (f"{_canteen(self, None, checkin, None)} {checkin.day:%Y-%m-%d} 的光盘打卡 #{checkin.id}"
                  f"（当前状态：{CHECKIN_STATES.get(checkin.status)}）。只有待抽检的打卡可以处理。")
-        return self.render("admin_panel/form.html", title=f"{title}：光盘打卡 {checkin.id}", form=form, intro=intro,
-                           submit_label=title, cancel_url=return_url), status
+        return self.action_page(form, f"{title}：光盘打卡 {checkin.id}", intro, lambda: run(checkin.id), done,
+                                submit_label=title)
 
     @expose("/approve/", methods=("GET", "POST"))
     def approve_view(self):

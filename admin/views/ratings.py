@@ -13,10 +13,9 @@ and auditors, and 本单位 → 收到的评价 for contractor managers.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request
+from flask import request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, FilterLike, IntEqualFilter
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -27,8 +26,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView, format_local, local_datetime_filters
 from admin.views.contractor import ContractorScopedView
-from app.errors import AppError
-from app.extensions import db
 from blueprints.ratings import service
 from blueprints.ratings.service import ANONYMOUS, FOLLOWUP
 from models import User
@@ -213,33 +210,15 @@ class FollowupView(_ReadOnly):
         return super().get_query().options(rating.joinedload(Rating.user).joinedload(User.department),
                                            rating.joinedload(Rating.company), joinedload(RatingFollowup.handler))
 
-    def _return_url(self) -> str:
-        return get_redirect_target() or self.get_url(".index_view")
-
     def _act(self, form, title: str, intro: str, submit: str, run, done: str):
-        return_url = self._return_url()
         followup = self.get_one(request.args.get("id"))
         if followup is None:
             return self.error_page(404, "记录不存在", MSG_NOT_FOUND)
-        status = 200
-        if form.validate_on_submit():
-            try:
-                run(followup.id)
-                db.session.commit()
-            except AppError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-                status = 409
-            else:
-                flash(done, "success")
-                return redirect(return_url)
-        elif request.method == "POST":
-            status = 400
         rating = followup.rating
         intro = (f"{service.service_title(rating.service_type)}，{rating.stars} 星：{rating.comment or ''}"
                  f"（当前状态：{FOLLOWUP.label(followup.status)}）。{intro}")
-        return self.render("admin_panel/form.html", title=f"{title}：差评回访 {followup.id}", form=form, intro=intro,
-                           submit_label=submit, cancel_url=return_url), status
+        return self.action_page(form, f"{title}：差评回访 {followup.id}", intro, lambda: run(followup.id), done,
+                                submit_label=submit)
 
     @expose("/start/", methods=("GET", "POST"))
     def start_view(self):
