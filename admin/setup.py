@@ -21,6 +21,7 @@ from admin.views.contractor import CompanyStaffView, InviteCodeView
 from admin.views.identity import CompanyView, DepartmentView, UserView
 from admin.views.index import PanelIndexView
 from admin.views.notifications import add_views as add_notification_views
+from admin.views.passes import add_views as add_scan_views
 from admin.views.places import CalendarDayView, PlaceView
 from admin.views.points import add_views as add_points_views
 from admin.views.ratings import add_views as add_rating_views
@@ -78,6 +79,7 @@ def setup_admin(app: Flask) -> Admin:
                                     url="company-staff"))
     admin.add_view(InviteCodeView(InviteCode, name="邀请码", category="本单位", endpoint="invite", url="invites"))
     add_notification_views(admin)
+    add_scan_views(admin)
     add_canteen_menu_views(admin)
     add_canteen_booking_views(admin)
     add_canteen_waste_views(admin)
