@@ -5,8 +5,9 @@ Administrators and auditors see every canteen; a canteen manager only the cantee
 company operates (`scope`: list, count, one record, the thumbnail). Review decisions (通过 /
 未通过 with a reason) are row actions calling blueprints.canteen.checkins like the API does
 (conditional on pending_review, points reversed, the diner notified); auditors are refused.
-Weighings and diner counts are read-only here: they are entered through the API (waste
-corrections are append-only rows, never edited or deleted)."""
+Weighings and diner counts are entered here (新建) and in the mini-program through the same
+service (blueprints.canteen.waste); a weighing is corrected by a row action that appends a
+correcting row: never edited or deleted."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from flask_admin.model.template import EndpointLinkRowAction
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView
 from app.errors import AppError
 from app.extensions import db
 from blueprints.attachments import service as attachments
-from blueprints.canteen import checkins, rules
+from blueprints.canteen import checkins, rules, waste
 from models import User
 from models.attachments import Attachment
 from models.canteen import (
@@ -168,7 +169,75 @@ def _stage(view, context, model, name):
     return WASTE_STAGES.get(model.stage, model.stage)
 
 
-class WasteEntryView(_CanteenScoped):
+def _slot_choices(view) -> list[tuple[int, str]]:
+    """The slots the signed-in user enters figures for (an administrator: every canteen's)."""
+    principal = view.principal
+    rows = db.session.execute(select(MealSlot, Canteen).join(Canteen, Canteen.id == MealSlot.canteen_id)
+                              .where(MealSlot.is_active).order_by(Canteen.name, MealSlot.serve_start)).all()
+    return [(slot.id, f"{canteen.name} {MEALS.get(slot.meal, slot.meal)}") for slot, canteen in rows
+            if principal is not None and (principal.is_admin or rules.operates(principal, canteen))]
+
+
+_KG = [InputRequired("请填写重量"), NumberRange(min=0, max=9999.99, message="重量应在 0 到 9999.99 千克之间")]
+
+
+class WasteForm(FlaskForm):
+    slot_id = SelectField("食堂与餐次", coerce=int, validators=[InputRequired("请选择餐次")])
+    day = DateField("日期", validators=[InputRequired("请填写日期")])
+    stage = SelectField("环节", choices=list(WASTE_STAGES.items()), validators=[InputRequired("请选择环节")])
+    kg = DecimalField("重量（千克）", places=2, validators=_KG)
+    note = StringField("备注", validators=[Length(max=200)])
+
+
+class CorrectionForm(FlaskForm):
+    kg = DecimalField("更正后的重量（千克）", places=2, validators=_KG)
+    note = StringField("更正原因", validators=[DataRequired("请填写更正原因"), Length(max=200)])
+
+
+class DinerCountForm(FlaskForm):
+    slot_id = SelectField("食堂与餐次", coerce=int, validators=[InputRequired("请选择餐次")])
+    day = DateField("日期", validators=[InputRequired("请填写日期")])
+    diners = IntegerField("实际就餐人数（含临时就餐）", validators=[
+        InputRequired("请填写人数"), NumberRange(min=0, max=100000, message="人数不正确")])
+
+
+class _EntryView(_CanteenScoped):
+    """新建 writes through blueprints.canteen.waste (the service decides and audits)."""
+
+    allow_create = True
+    write_roles = ("admin", "canteen_manager")
+
+    def can_write(self, principal) -> bool:
+        return self.can_read(principal) and principal.has_any(*self.write_roles)
+
+
+class WasteEntryView(_EntryView):
+    write_endpoints = WRITE_ENDPOINTS | {"correct_view"}
+    column_extra_row_actions = [EndpointLinkRowAction("fa fa-pencil", ".correct_view", title="更正")]
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        form = WasteForm()
+        form.slot_id.choices = _slot_choices(self)
+        return self.action_page(
+            form, "登记浪费称重", "记录只增不改：填错了请在列表中“更正”，原记录保留。",
+            lambda: waste.add_waste(self.principal, form.slot_id.data, form.day.data, form.stage.data,
+                                    form.kg.data, (form.note.data or "").strip()),
+            "已登记", submit_label="登记")
+
+    @expose("/correct/", methods=("GET", "POST"))
+    def correct_view(self):
+        entry = self.get_one(request.args.get("id"))
+        if entry is None:
+            return self.error_page(404, "记录不存在", MSG_NOT_FOUND)
+        form = CorrectionForm()
+        intro = (f"{entry.day:%Y-%m-%d} {WASTE_STAGES.get(entry.stage)} 原记录 {entry.kg} 千克。"
+                 "更正将追加一条新记录，原记录保留；每条记录只能更正一次（再改请更正新记录）。")
+        return self.action_page(
+            form, f"更正浪费称重 {entry.id}", intro,
+            lambda: waste.correct_waste(self.principal, entry.id, form.kg.data, form.note.data.strip()),
+            "已更正", submit_label="更正")
+
     column_default_sort = ("id", True)
     column_list = ["id", "canteen", "day", "meal", "stage", "kg", "note", "corrects_id", "entered_by", "created_at"]
     column_details_list = column_list
@@ -182,7 +251,16 @@ class WasteEntryView(_CanteenScoped):
                       DateBetweenFilter(WasteEntry.day, "日期")]
 
 
-class DinerCountView(_CanteenScoped):
+class DinerCountView(_EntryView):
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        form = DinerCountForm()
+        form.slot_id.choices = _slot_choices(self)
+        return self.action_page(
+            form, "填报实际就餐人数", "同一餐次同一天再次填报会覆盖原数字（留有审计记录）。",
+            lambda: waste.set_diner_count(self.principal, form.slot_id.data, form.day.data, form.diners.data),
+            "已保存", submit_label="保存")
+
     column_default_sort = ("day", True)
     column_list = ["canteen", "day", "meal", "diners", "entered_by", "updated_at"]
     column_details_list = column_list
