@@ -46,6 +46,7 @@ DEMO_STEPS = [
     "blueprints.canteen.demo_menus:seed",
     "blueprints.canteen.demo_booking:seed",
     "blueprints.canteen.demo_waste:seed",
+    "blueprints.canteen.demo_dish_ratings:seed",
     "blueprints.ratings.demo:seed_ratings",
 ]
 

@@ -335,3 +335,28 @@ class BookingPenalty(Base):
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class DishRating(Base):
+    """A diner's stars (1-5) for one dish of a served meal booking: one row per booking and
+    dish (`uq_dish_rating_booking_id_dish_id`), changed in place by re-rating (an upsert)
+    within the platform rating window. The meal itself is rated through platform ratings."""
+
+    __tablename__ = "dish_rating"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "dish_id"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        Index(None, "dish_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("meal_booking.id", ondelete="CASCADE"))
+    dish_id: Mapped[int] = mapped_column(ForeignKey("dish.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="RESTRICT"))
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+    booking: Mapped[MealBooking] = relationship()
+    dish: Mapped[Dish] = relationship()

@@ -1,5 +1,6 @@
 """食堂 in the panel: canteens and meal slots (administrators; auditors read), and the
-operator's dishes, menus (with their dishes) and specials.
+operator's dishes, menus (with their dishes), specials and dish ratings (菜品评价, read-only:
+the rater's name only for administrators and auditors, never for the canteen's operator).
 
 Canteen managers see and edit only their company's canteens' dishes, menus and specials:
 list, count, one record by id and every write go through `scope`, and every drop-down
@@ -22,7 +23,7 @@ from app.errors import AppError
 from app.extensions import db
 from app.timeutil import SHANGHAI, utcnow
 from blueprints.canteen import menus as service
-from models import Company, Place
+from models import Company, Place, User
 from models.canteen import (
     CUTOFF_KINDS,
     MEALS,
@@ -31,6 +32,8 @@ from models.canteen import (
     SPECIAL_KINDS,
     Canteen,
     Dish,
+    DishRating,
+    MealBooking,
     MealSlot,
     Menu,
     MenuItem,
@@ -366,6 +369,80 @@ class SpecialView(OperatorScopedView):
         return True
 
 
+def _rating_booking(model) -> MealBooking | None:
+    return db.session.get(MealBooking, model.booking_id)
+
+
+def _rating_day(view, context, model, name):
+    booking = _rating_booking(model)
+    return f"{booking.day:%Y-%m-%d} {service.weekday_text(booking.day)}" if booking else ""
+
+
+def _rating_meal(view, context, model, name):
+    booking = _rating_booking(model)
+    return MEALS.get(booking.meal, booking.meal) if booking else ""
+
+
+def _rating_canteen(view, context, model, name):
+    booking = _rating_booking(model)
+    canteen = db.session.get(Canteen, booking.canteen_id) if booking else None
+    return canteen.name if canteen else ""
+
+
+def _rating_dish(view, context, model, name):
+    dish = db.session.get(Dish, model.dish_id)
+    return dish.name if dish else ""
+
+
+def _rater(view, context, model, name):
+    principal = view.principal
+    if principal is None or not principal.reads_everything:
+        return ""  # never the rater to a canteen's operator (the column is not shown to them either)
+    user = db.session.get(User, model.user_id)
+    return user.name if user else ""
+
+
+class DishRatingView(OperatorScopedView):
+    """菜品评价, read-only: every canteen for administrators and auditors (with the rater's
+    name); a canteen manager only its company's canteens, with nothing about the rater (no
+    column, no filter, no search, no sort by rater)."""
+
+    allow_create = allow_edit = allow_delete = False
+    simple_list_pager = True
+    column_default_sort = ("id", True)
+    column_list = ["canteen", "day", "meal", "dish", "stars", "created_at", "updated_at", "rater"]
+    column_details_list = column_list
+    column_labels = {"canteen": "食堂", "day": "就餐日期", "meal": "餐次", "dish": "菜品", "stars": "星级",
+                     "created_at": "评价时间", "updated_at": "最后修改", "rater": "评价人"}
+    column_formatters = {"canteen": _rating_canteen, "day": _rating_day, "meal": _rating_meal, "dish": _rating_dish,
+                         "stars": lambda v, c, m, n: "★" * m.stars, "rater": _rater}
+    column_formatters_detail = column_formatters
+    column_sortable_list = ["stars", "created_at"]
+    column_filters = [FilterEqual(DishRating.stars, "星级", options=[(str(n), f"{n} 星") for n in range(1, 6)]),
+                      FilterEqual(DishRating.dish_id, "菜品编号")]
+
+    def can_write(self, principal) -> bool:
+        return False
+
+    def canteen_column(self):
+        return Dish.canteen_id
+
+    def scope(self, query):
+        ids = self.canteen_ids()
+        if ids is None:
+            return query
+        return query.filter(DishRating.dish_id.in_(select(Dish.id).where(Dish.canteen_id.in_(ids))))
+
+    def render(self, template: str, **kwargs):
+        """The rater's column only for administrators and auditors."""
+        principal = self.principal
+        if principal is None or not principal.reads_everything:
+            for key in ("list_columns", "details_columns"):
+                if key in kwargs:
+                    kwargs[key] = [c for c in kwargs[key] if c[0] != "rater"]
+        return super().render(template, **kwargs)
+
+
 def add_views(admin) -> None:
     admin.add_view(CanteenView(Canteen, name="食堂", category=CATEGORY, endpoint="canteen", url="canteens"))
     admin.add_view(MealSlotView(MealSlot, name="餐次与报餐规则", category=CATEGORY, endpoint="canteen_slot",
@@ -374,3 +451,5 @@ def add_views(admin) -> None:
     admin.add_view(MenuView(Menu, name="菜单", category=CATEGORY, endpoint="canteen_menu", url="canteen-menus"))
     admin.add_view(SpecialView(Special, name="特色菜", category=CATEGORY, endpoint="canteen_special",
                                url="canteen-specials"))
+    admin.add_view(DishRatingView(DishRating, name="菜品评价", category=CATEGORY, endpoint="canteen_dish_rating",
+                                  url="canteen-dish-ratings"))

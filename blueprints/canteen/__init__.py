@@ -5,7 +5,8 @@ service, schemas and blueprint, and lists the blueprint in `BLUEPRINTS` (registe
 app/api.py under /api/v1)."""
 
 from blueprints.canteen.routes_booking import blp as booking_blp
+from blueprints.canteen.routes_dish_ratings import blp as dish_ratings_blp
 from blueprints.canteen.routes_menus import blp as menus_blp
 from blueprints.canteen.routes_waste import blp as waste_blp
 
-BLUEPRINTS = [menus_blp, booking_blp, waste_blp]
+BLUEPRINTS = [menus_blp, booking_blp, waste_blp, dish_ratings_blp]

@@ -39,7 +39,7 @@ from app.errors import AppError, register_codes
 from app.extensions import db
 from app.timeutil import local, utcnow
 from blueprints.attachments import service as attachments
-from blueprints.canteen import rules
+from blueprints.canteen import dish_ratings, rules
 from models import Company, Place
 from models.canteen import (
     CUTOFF_KINDS,
@@ -578,7 +578,10 @@ def menus_between(actor: Principal, canteen_id: int, first: date, last: date, sl
     specials = specials_between(slots, first, last, include_inactive=False)
     order = {meal: n for n, meal in enumerate(MEALS)}
     menus.sort(key=lambda m: (m.day, order[slots[m.slot_id].meal]))
-    return [menu_view(menu, slots[menu.slot_id], specials.get((menu.slot_id, menu.day), []), now=now)
+    # Every dish's recent rating figures, in one query for the whole answer.
+    ratings = dish_ratings.recent_summary({item.dish_id for menu in menus for item in menu.items}, now)
+    return [menu_view(menu, slots[menu.slot_id], specials.get((menu.slot_id, menu.day), []), now=now,
+                      ratings=ratings)
             for menu in menus]
 
 
@@ -594,14 +597,34 @@ def specials_between(slots: Iterable[int], first: date, last: date,
     return out
 
 
-def menu_view(menu: Menu, slot: MealSlot, specials: list[Special], now: datetime | None = None) -> dict:
+class RatedDish:
+    """A menu's dish with its recent rating figures (`rating`: {average, count}); every other
+    attribute is the dish's."""
+
+    __slots__ = ("_dish", "rating")
+
+    def __init__(self, dish: Dish, rating: dict):
+        self._dish = dish
+        self.rating = rating
+
+    def __getattr__(self, name: str):
+        return getattr(self._dish, name)
+
+
+def menu_view(menu: Menu, slot: MealSlot, specials: list[Special], now: datetime | None = None,
+              ratings: dict[int, dict] | None = None) -> dict:
+    """One menu as the API shows it; `ratings` are the dishes' figures (`dish_ratings.recent_summary`),
+    looked up here when not given."""
     now = now or utcnow()
     cutoff = rules.cutoff_at(slot, menu.day)
+    if ratings is None:
+        ratings = dish_ratings.recent_summary([item.dish_id for item in menu.items], now)
+    empty = {"average": None, "count": 0}
     return {"id": menu.id, "canteen_id": slot.canteen_id, "slot_id": slot.id, "meal": slot.meal,
             "meal_label": MEALS[slot.meal], "day": menu.day, "weekday": weekday_text(menu.day),
             "status": menu.status, "published_at": menu.published_at, "note": menu.note,
             "cutoff_at": cutoff, "editable": now < cutoff or menu.status == "draft",
-            "dishes": [item.dish for item in menu.items],
+            "dishes": [RatedDish(item.dish, ratings.get(item.dish_id, empty)) for item in menu.items],
             "specials": [special_view(s, now) for s in specials]}
 
 

@@ -17,6 +17,9 @@ For a canteen, day and slot:
 - recommended = ⌈booked × (1 − r)⌉, and for each dish ⌈portions × (1 − r)⌉ (each special
   likewise), computed with exact fractions so 10 × (1 − 3/10) is 7, not 8.
 
+Each dish also carries its rating figures over the last 90 days (`rating`: {average, count},
+`dish_ratings.recent_summary`, one query per slot and day); the XLSX export leaves them out.
+
 Before the slot's cut-off (`rules.cutoff_at`) the figures are a forecast (bookings may
 still change); from the cut-off on they are final. Everything takes `now` so tests pass
 fixed times.
@@ -41,7 +44,7 @@ from app.auth import Principal
 from app.errors import AppError, register_codes
 from app.extensions import db
 from app.timeutil import local, utcnow
-from blueprints.canteen import rules
+from blueprints.canteen import dish_ratings, rules
 from blueprints.canteen.menus import (
     MEALS,
     check_range,
@@ -119,12 +122,14 @@ def slot_production(slot: MealSlot, day: date, now: datetime | None = None) -> d
             (half if choice.get("portion") == "half" else full)[dish_id] += 1
     dish_ids = list(dict.fromkeys([*on_menu, *sorted(set(full) | set(half))]))
     names = dict(db.session.execute(select(Dish.id, Dish.name).where(Dish.id.in_(dish_ids))).all()) if dish_ids else {}
+    ratings = dish_ratings.recent_summary(dish_ids, now)
     dishes = []
     for dish_id in dish_ids:
         portions = Fraction(full[dish_id]) + Fraction(half[dish_id], 2)
         dishes.append({"dish_id": dish_id, "name": names.get(dish_id, ""), "full": full[dish_id],
                        "half": half[dish_id], "portions": float(portions),
-                       "recommended": _ceil(portions * keep), "on_menu": dish_id in on_menu})
+                       "recommended": _ceil(portions * keep), "on_menu": dish_id in on_menu,
+                       "rating": ratings[dish_id]})
 
     specials = []
     for special in db.session.execute(select(Special).where(Special.slot_id == slot.id, Special.day == day)

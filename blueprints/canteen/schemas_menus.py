@@ -10,7 +10,9 @@ from marshmallow import validate
 from app.extensions import db
 from app.schemas import LocalDateTime
 from blueprints.attachments.schemas import AttachmentRefSchema
+from blueprints.canteen.dish_ratings import SUMMARY_DAYS
 from blueprints.canteen.menus import MAX_SCHEDULE_DAYS, PORTIONS, price_text
+from blueprints.canteen.schemas_dish_ratings import DishRatingFiguresSchema
 from models.attachments import Attachment
 from models.canteen import CUTOFF_KINDS, MEALS, MENU_STATUSES, SERVING_DAYS, SPECIAL_KINDS
 
@@ -172,6 +174,13 @@ class DishSchema(ma.Schema):
     is_active = ma.fields.Boolean(required=True)
 
 
+class MenuDishSchema(DishSchema):
+    """A dish on a menu, with its recent rating figures."""
+
+    rating = ma.fields.Nested(DishRatingFiguresSchema, required=True, metadata={
+        "description": f"近 {SUMMARY_DAYS} 天的菜品评价：平均星级和评价数"})
+
+
 class DishBodySchema(ma.Schema):
     name = _Trimmed(required=True, validate=validate.Length(min=1, max=60))
     category = _Trimmed(load_default="", validate=validate.Length(max=30))
@@ -248,7 +257,7 @@ class MenuSchema(ma.Schema):
     note = ma.fields.String(required=True)
     cutoff_at = LocalDateTime(required=True, metadata={"description": "该餐次报餐截止时间；已发布菜单在此之前可修改"})
     editable = ma.fields.Boolean(required=True)
-    dishes = ma.fields.List(ma.fields.Nested(DishSchema), required=True)
+    dishes = ma.fields.List(ma.fields.Nested(MenuDishSchema), required=True)
     specials = ma.fields.List(ma.fields.Nested(SpecialSchema), required=True)
 
 
@@ -324,6 +333,8 @@ class ProductionDishSchema(ma.Schema):
     portions = ma.fields.Float(required=True, metadata={"description": "折合份数（半份计 0.5）"})
     recommended = ma.fields.Integer(required=True, metadata={"description": "建议备餐份数"})
     on_menu = ma.fields.Boolean(required=True, metadata={"description": "是否在当前菜单上（菜单改过时可能为否）"})
+    rating = ma.fields.Nested(DishRatingFiguresSchema, required=True, metadata={
+        "description": f"近 {SUMMARY_DAYS} 天的菜品评价：平均星级和评价数"})
 
 
 class ProductionSpecialSchema(ma.Schema):
