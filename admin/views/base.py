@@ -156,7 +156,7 @@ class PanelViewMixin:
         """A page that confirms one action on a record (start a follow-up, reject a check-in,
         lift a penalty): GET shows `form`; a valid POST calls `run()` (a service function) and
         commits, then returns to the list with `done` flashed; a refusal (AppError, e.g. the
-        record moved on meanwhile) is rolled back and shown (409); an invalid form is 400."""
+        record moved on meanwhile) is rolled back and shown with its status; an invalid form is 400."""
         return_url = get_redirect_target() or self.get_url(".index_view")
         status = 200
         if form.validate_on_submit():
@@ -166,7 +166,7 @@ class PanelViewMixin:
             except AppError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
-                status = 409
+                status = exc.status
             else:
                 flash(done, "success")
                 return redirect(return_url)

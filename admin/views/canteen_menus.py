@@ -2,6 +2,8 @@
 operator's dishes, menus (with their dishes), specials and dish ratings (菜品评价, read-only:
 the rater's name only for administrators and auditors, never for the canteen's operator).
 
+Menus are saved and published through blueprints.canteen.menus (the same rules as the
+mini-program: serving days, the cut-off lock, audit), never through a generic edit form.
 Canteen managers see and edit only their company's canteens' dishes, menus and specials:
 list, count, one record by id and every write go through `scope`, and every drop-down
 (canteen, slot, dish) offers only their own. Slot rules and the special portions rules are
@@ -10,18 +12,22 @@ portions_left follows in one conditional UPDATE."""
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, request
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Optional
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from admin.forms import ConfirmForm
 from admin.security import managed_company_ids
-from admin.views.base import PanelModelView, format_local
+from admin.views.base import MSG_NOT_FOUND, WRITE_ENDPOINTS, PanelModelView, format_local
 from app import audit
 from app.errors import AppError
 from app.extensions import db
-from app.timeutil import SHANGHAI, utcnow
+from app.timeutil import SHANGHAI
 from blueprints.canteen import menus as service
 from models import Company, Place, User
 from models.canteen import (
@@ -36,7 +42,6 @@ from models.canteen import (
     MealBooking,
     MealSlot,
     Menu,
-    MenuItem,
     Special,
 )
 
@@ -237,23 +242,33 @@ class DishView(OperatorScopedView):
         self.populate_obj_extra(form, model)
 
 
+class MenuForm(FlaskForm):
+    slot_id = SelectField("餐次", coerce=int, validators=[InputRequired("请选择餐次")])
+    day = DateField("日期", validators=[InputRequired("请填写日期")])
+    dish_ids = SelectMultipleField("菜品", coerce=int, validators=[DataRequired("请选择菜品")])
+    note = StringField("备注", validators=[Optional(), Length(max=200)])
+    publish = BooleanField("保存后发布（发布后职工可见）")
+
+
 class MenuView(OperatorScopedView):
-    audit_name = "menu"
-    audit_value_fields = ("slot_id", "day", "status", "note")
+    """Menus are written through blueprints.canteen.menus, as in the mini-program: 新建 saves
+    a slot and day's menu (creating or replacing it: a published menu until the slot's
+    cut-off), 发布 publishes a draft; never a generic edit that would skip those rules."""
+
+    allow_edit = False
+    write_endpoints = WRITE_ENDPOINTS | {"publish_view"}
     column_list = ["day", "slot_id", "status", "dishes", "note", "published_at"]
     column_labels = {"day": "日期", "slot_id": "餐次", "status": "状态", "dishes": "菜品", "note": "备注",
-                     "published_at": "发布时间", "dish_ids": "菜品"}
+                     "published_at": "发布时间"}
     column_formatters = {"slot_id": _slot_name, "status": lambda v, c, m, n: MENU_STATUSES.get(m.status, m.status),
                          "dishes": lambda v, c, m, n: "、".join(i.dish.name for i in m.items),
                          "published_at": lambda v, c, m, n: format_local(m.published_at)}
     column_default_sort = ("day", True)
     column_filters = [DateBetweenFilter(Menu.day, "日期"), FilterEqual(Menu.status, "状态",
                                                                       options=list(MENU_STATUSES.items()))]
-    form_columns = ["slot_id", "day", "status", "dish_ids", "note"]
-    form_overrides = {"slot_id": SelectField}
-    form_args = {"slot_id": {"coerce": int, "validators": [DataRequired()], "label": "餐次"}}
-    form_choices = {"status": list(MENU_STATUSES.items())}
-    form_extra_fields = {"dish_ids": SelectMultipleField("菜品", coerce=int, validators=[DataRequired()])}
+    column_extra_row_actions = [EndpointLinkRowAction("fa fa-pencil", ".create_view", title="修改菜品",
+                                                      id_arg="menu"),
+                                EndpointLinkRowAction("fa fa-bullhorn", ".publish_view", title="发布")]
 
     def canteen_column(self):
         return MealSlot.canteen_id
@@ -264,33 +279,34 @@ class MenuView(OperatorScopedView):
             return query
         return query.filter(Menu.slot_id.in_(select(MealSlot.id).where(MealSlot.canteen_id.in_(ids))))
 
-    def _prepare(self, form, obj=None):
-        form.slot_id.choices = self._slot_choices()
-        form.dish_ids.choices = self._dish_choices()
-        if obj is not None and not form.is_submitted():
-            form.dish_ids.data = [i.dish_id for i in obj.items]
-        return form
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        form = MenuForm()
+        form.slot_id.choices, form.dish_ids.choices = self._slot_choices(), self._dish_choices()
+        existing = self.get_one(request.args.get("menu")) if request.args.get("menu") else None
+        if existing is not None and not form.is_submitted():
+            form.slot_id.data, form.day.data, form.note.data = existing.slot_id, existing.day, existing.note
+            form.dish_ids.data = [i.dish_id for i in existing.items]
 
-    def create_form(self, obj=None):
-        return self._prepare(super().create_form(obj))
+        def save():
+            menu = service.save_menu(self.principal, form.slot_id.data, form.day.data, form.dish_ids.data or [],
+                                     form.note.data or "")
+            if form.publish.data:
+                service.publish_menu(self.principal, menu.id)
 
-    def edit_form(self, obj=None):
-        return self._prepare(super().edit_form(obj), obj)
+        return self.action_page(form, "保存菜单", "同一餐次同一天只有一份菜单：再次保存即替换菜品；"
+                                "已发布的菜单在预订截止前可以修改。", save, "菜单已保存", submit_label="保存")
 
-    def validate_change(self, form, model, is_created: bool) -> None:
-        slot = db.session.get(MealSlot, model.slot_id)
-        self._check_canteen(slot.canteen_id if slot else None)
-        dish_ids = list(dict.fromkeys(form.dish_ids.data or []))
-        bad = [i for i in dish_ids if db.session.scalar(select(Dish.id).where(
-            Dish.id == i, Dish.canteen_id == slot.canteen_id, Dish.is_active)) is None]
-        if bad:
-            raise AppError("MENU_DISH_INVALID", "所选菜品不属于该餐次的食堂或已停用")
-        if [i.dish_id for i in model.items] != dish_ids:
-            model.items.clear()
-            db.session.flush()
-            model.items.extend(MenuItem(dish_id=d, sort_order=n) for n, d in enumerate(dish_ids))
-        if model.status == "published" and model.published_at is None:
-            model.published_at, model.published_by_id = utcnow(), self.principal.user_id
+    @expose("/publish/", methods=("GET", "POST"))
+    def publish_view(self):
+        menu = self.get_one(request.args.get("id"))
+        if menu is None:
+            return self.error_page(404, "记录不存在", MSG_NOT_FOUND)
+        intro = (f"{_slot_name(self, None, menu, None)} {menu.day:%Y-%m-%d}："
+                 f"{'、'.join(i.dish.name for i in menu.items) or '（无菜品）'}。发布后职工即可看到并据此预订。")
+        return self.action_page(ConfirmForm(), f"发布菜单 {menu.id}", intro,
+                                lambda: service.publish_menu(self.principal, menu.id), "菜单已发布",
+                                submit_label="发布")
 
 
 class SpecialView(OperatorScopedView):

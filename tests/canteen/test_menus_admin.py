@@ -154,3 +154,33 @@ def test_demo_step_is_idempotent(app):
     assert date(2026, 3, 4) in days and date(2026, 3, 10) in days and date(2026, 2, 25) in days
     special = db.session.scalar(select(Special))
     assert (special.name, special.portions_total, special.day) == ("每月低价菜", 50, date(2026, 3, 5))
+
+
+def test_panel_menus_go_through_the_menu_rules(client, make, kitchen):
+    """Saving and publishing in the panel is the service's: a day the slot does not serve or a
+    past day is refused, a published menu locks at the cut-off, another canteen's slot is refused."""
+    kitchen.manager.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    assert login(client, kitchen.manager).status_code == 302
+    day = date(2099, 3, 2)  # a Monday far ahead: open for menus whatever today is
+    dishes = [kitchen.dishes[0].id, kitchen.dishes[2].id]
+    resp = client.post("/admin/canteen-menus/new/", data={"slot_id": kitchen.lunch.id, "day": day.isoformat(),
+                                                        "dish_ids": dishes, "note": "春季菜单"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    menu = db.session.scalar(select(Menu).where(Menu.slot_id == kitchen.lunch.id, Menu.day == day))
+    assert menu.status == "draft" and [i.dish_id for i in menu.items] == dishes
+    page = client.get(f"/admin/canteen-menus/new/?menu={menu.id}").get_data(as_text=True)
+    assert "春季菜单" in page  # 修改菜品 starts from the saved menu
+    assert client.post(f"/admin/canteen-menus/publish/?id={menu.id}").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Menu, menu.id).status == "published"
+
+    saturday = date(2099, 3, 7)
+    resp = client.post("/admin/canteen-menus/new/", data={"slot_id": kitchen.lunch.id, "day": saturday.isoformat(),
+                                                        "dish_ids": dishes})
+    assert resp.status_code == 422 and "该餐次当天不供餐" in resp.get_data(as_text=True)  # MENU_DAY_NOT_SERVED
+    other = build_kitchen(make, name="别家食堂")
+    resp = client.post("/admin/canteen-menus/new/", data={"slot_id": other.lunch.id, "day": day.isoformat(),
+                                                        "dish_ids": dishes})
+    assert resp.status_code == 400  # not among the manager's slots
+    assert client.get(f"/admin/canteen-menus/edit/?id={menu.id}").status_code == 302  # no generic edit

@@ -45,7 +45,7 @@ def test_manager_enters_and_corrects_a_weighing_in_the_panel(client, make, kitch
 
     future = panel.post("/admin/antiwaste/waste/new/", data={
         "slot_id": kitchen.lunch.id, "day": "2099-01-01", "stage": "plate", "kg": "1"})
-    assert future.status_code == 409 and len(_entries()) == 2  # the service's CANTEEN_DAY_IN_FUTURE
+    assert future.status_code == 422 and len(_entries()) == 2  # the service's CANTEEN_DAY_IN_FUTURE
 
 
 def test_diner_counts_and_scope_in_the_panel(client, make, kitchen):
