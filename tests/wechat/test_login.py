@@ -97,13 +97,13 @@ def test_concurrent_first_logins_of_one_person_make_one_account(api, wechat):
 
 
 def test_login_rate_limited_per_openid(server_urls, wechat):
-    application = make_test_app(server_urls, **wechat_config(RATELIMIT_LOGIN="2 per minute"))
+    application = make_test_app(server_urls, **wechat_config(RATELIMIT_LOGIN="2 per day"))
     with application.app_context():
         api = application.test_client()
         wechat.session("o-alice")
         assert [_login(api, f"c{i}").status_code for i in range(2)] == [200, 200]
         body = assert_error(_login(api, "c3"), 429, "RATE_LIMITED")
-        assert body["details"] == {"limit": "2 per minute"}
+        assert body["details"] == {"limit": "2 per day"}
         wechat.session("o-bob")  # another person is not affected
         assert _login(api, "c4").status_code == 200
         db.session.remove()
