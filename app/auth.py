@@ -28,6 +28,7 @@ import flask_smorest
 import redis
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.crypto import token_hash
 from app.errors import AppError, ErrorSchema
@@ -144,10 +145,11 @@ def authenticate(raw: str) -> Principal:
     if cached:
         return Principal.from_json(cached)
 
+    # One statement: the token, its user and the user's role grants (joined eagerly).
     row = db.session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest)
-    ).first()
+        .where(ApiToken.token_hash == digest).options(joinedload(User.roles))
+    ).unique().first()
     now = utcnow()
     if row is None or row.ApiToken.revoked_at is not None or row.ApiToken.expires_at <= now:
         raise AppError("TOKEN_INVALID")

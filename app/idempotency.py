@@ -19,7 +19,12 @@ With a header `Idempotency-Key` (1-100 of [A-Za-z0-9_-]), per signed-in user:
 - the same key with another request (method, path, query, canonical JSON body) is 422
   IDEMPOTENCY_KEY_REUSED;
 - a duplicate arriving while the first still runs is 409 IDEMPOTENCY_IN_PROGRESS (a
-  PostgreSQL advisory lock per user and key, held on a dedicated connection);
+  PostgreSQL transaction-level advisory lock per user and key, taken in the request's own
+  transaction: no second connection, released by the commit that stores the key. If the
+  route ends that transaction itself (commits, or rolls back and retries), the lock is
+  taken again, waiting, before the response is stored: a committed key row without a
+  response already answers IN_PROGRESS meanwhile, and a rolled-back one lets a duplicate
+  through only to lose at the key's unique index, its writes rolled back);
 - a request that fails (exception or non-2xx) rolls back and leaves no key: a retry runs.
 Without the header the route runs once, committed after a 2xx (IDEMPOTENCY_KEY_REQUIRED
 if required=True).
@@ -40,12 +45,13 @@ from functools import wraps
 import redis
 from flask import Response, current_app, make_response, request
 from flask_smorest import Blueprint
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import current_principal
 from app.errors import AppError, ErrorSchema
 from app.extensions import db, get_redis
-from app.locks import try_advisory_lock
+from app.locks import lock_key
 from app.timeutil import utcnow
 from models.platform import IdempotencyKey
 
@@ -53,6 +59,7 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _CACHE_PREFIX = "idem:"
+_KEY_CONSTRAINT = "uq_idempotency_key_user_id_key"
 _doc = Blueprint("idempotency_doc", __name__)  # never registered: lends its doc decorators
 
 
@@ -81,15 +88,21 @@ def _cache_get(user_id: int, key: str) -> dict | None:
         return None
 
 
-def _cache_put(row: IdempotencyKey) -> None:
+def _cache_put(user_id: int, key: str, request_hash: str, status: int, mimetype: str, body: bytes) -> None:
+    """Cache a stored answer (plain values: the row is expired after commit, reading it back
+    would cost a query)."""
     ttl = int(timedelta(hours=current_app.config["IDEMPOTENCY_RETENTION_HOURS"]).total_seconds())
     with contextlib.suppress(redis.RedisError):
         pipe = get_redis().pipeline()
-        pipe.hset(_cache_key(row.user_id, row.key), mapping={
-            "hash": row.request_hash, "status": row.response_status, "type": row.response_type,
-            "body": row.response_body})
-        pipe.expire(_cache_key(row.user_id, row.key), ttl)
+        pipe.hset(_cache_key(user_id, key), mapping={
+            "hash": request_hash, "status": status, "type": mimetype, "body": body})
+        pipe.expire(_cache_key(user_id, key), ttl)
         pipe.execute()
+
+
+def _try_lock(name: str) -> bool:
+    """A transaction-level advisory lock in the session's transaction (released at its end)."""
+    return bool(db.session.execute(select(func.pg_try_advisory_xact_lock(lock_key(name)))).scalar())
 
 
 def _run(view, args, kwargs) -> Response:
@@ -131,29 +144,45 @@ def idempotent(required: bool = False):
             if cached:
                 return _replay(cached[b"hash"].decode(), fingerprint, int(cached[b"status"]),
                                cached[b"type"].decode(), cached[b"body"])
-            with try_advisory_lock(f"idempotency:{user_id}:{key}") as acquired:
-                if not acquired:
-                    raise AppError("IDEMPOTENCY_IN_PROGRESS")
-                row = db.session.execute(select(IdempotencyKey).where(
-                    IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
-                if row is not None and row.response_status is None:
-                    # Committed by a route that commits itself, its process gone before the
-                    # response was stored: the order exists, its answer is lost.
-                    raise AppError("IDEMPOTENCY_IN_PROGRESS")
-                if row is not None:
-                    _cache_put(row)
-                    return _replay(row.request_hash, fingerprint, row.response_status, row.response_type,
-                                   row.response_body)
-                row = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint)
-                db.session.add(row)  # flushed with the route's writes, in its transaction
-                resp = _run(view, args, kwargs)
-                if not _ok(resp):
-                    return resp
-                db.session.add(row)  # again, in case the route rolled back and retried
-                row.response_status, row.response_type = resp.status_code, resp.mimetype or ""
-                row.response_body = resp.get_data()
-                db.session.commit()  # the order, its key and the response together
-            _cache_put(row)
+            lock = f"idempotency:{user_id}:{key}"
+            if not _try_lock(lock):
+                db.session.rollback()
+                raise AppError("IDEMPOTENCY_IN_PROGRESS")
+            transaction = db.session().get_transaction()
+            row = db.session.execute(select(IdempotencyKey).where(
+                IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
+            if row is not None and row.response_status is None:
+                # Committed by a route that commits itself, its process gone before the
+                # response was stored: the order exists, its answer is lost.
+                db.session.rollback()
+                raise AppError("IDEMPOTENCY_IN_PROGRESS")
+            if row is not None:
+                stored = (row.request_hash, row.response_status, row.response_type, row.response_body)
+                db.session.rollback()  # releases the lock
+                _cache_put(user_id, key, *stored)
+                return _replay(stored[0], fingerprint, *stored[1:])
+            row = IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint)
+            db.session.add(row)  # flushed with the route's writes, in its transaction
+            resp = _run(view, args, kwargs)  # rolls back (the lock goes with it) unless 2xx
+            if not _ok(resp):
+                return resp
+            if db.session().get_transaction() is not transaction:
+                # The route committed (or rolled back and retried): hold the key again until
+                # the response is stored.
+                db.session.execute(select(func.pg_advisory_xact_lock(lock_key(lock))))
+            db.session.add(row)  # again, in case the route rolled back and retried
+            status, mimetype, data = resp.status_code, resp.mimetype or "", resp.get_data()
+            row.response_status, row.response_type, row.response_body = status, mimetype, data
+            try:
+                db.session.commit()  # the order, its key and the response together; unlocks
+            except IntegrityError as exc:
+                db.session.rollback()
+                if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != _KEY_CONSTRAINT:
+                    raise
+                # Only after the route rolled back its own transaction: a duplicate ran
+                # meanwhile and stored the key first. Ours rolls back, the duplicate's stands.
+                raise AppError("IDEMPOTENCY_IN_PROGRESS") from None
+            _cache_put(user_id, key, fingerprint, status, mimetype, data)
             return resp
 
         wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))

@@ -25,12 +25,14 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import qrpass
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
 from app.extensions import db
-from app.lifecycle import SYSTEM
+from app.lifecycle import CREATE_LABEL, SYSTEM
 from app.locks import lock_key
 from app.notify import notify
 from app.timeutil import local, utcnow
@@ -47,6 +49,7 @@ from models.canteen import (
     MenuItem,
     Special,
 )
+from models.platform import OrderTransition
 
 register_codes({
     "CANTEEN_SLOT_NOT_FOUND": (404, "该餐次不存在", "Booking: no meal slot with this id."),
@@ -179,7 +182,7 @@ def specials(day: date, canteen_id: int | None = None) -> list[Special]:
 # --- booking -------------------------------------------------------------------------------
 
 def _slot(slot_id: int) -> MealSlot:
-    slot = db.session.get(MealSlot, slot_id)
+    slot = db.session.get(MealSlot, slot_id, options=[joinedload(MealSlot.canteen)])  # one statement
     if slot is None:
         raise AppError("CANTEEN_SLOT_NOT_FOUND", details={"slot_id": slot_id})
     if not slot.canteen.is_active:
@@ -296,7 +299,7 @@ WITH d AS (
 INSERT INTO meal_booking (user_id, department_id, canteen_id, slot_id, meal, day, status, special_id, dishes)
 SELECT :user_id, :department_id, :canteen_id, :slot_id, :meal, :day, 'booked', d.id, CAST(:dishes AS jsonb)
 FROM d
-RETURNING id
+RETURNING meal_booking.*
 """)
 
 
@@ -310,22 +313,49 @@ def _insert(actor: Principal, slot: MealSlot, day: date, special: Special | None
                                       status="booked", dishes=dishes)
                 db.session.add(booking)
                 db.session.flush()
-                booking_id = booking.id
             else:
-                booking_id = db.session.execute(_INSERT_WITH_SPECIAL, {
+                # The inserted row comes back whole (RETURNING), loaded as the booking: no re-read.
+                booking = db.session.execute(select(MealBooking).from_statement(_INSERT_WITH_SPECIAL), {
                     "special_id": special.id, "user_id": actor.user_id, "department_id": actor.department_id,
                     "canteen_id": slot.canteen_id, "slot_id": slot.id, "meal": slot.meal, "day": day,
                     "dishes": json.dumps(dishes)}).scalar()
-                if booking_id is None:
+                if booking is None:
                     raise _sold_out(special)
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
         if constraint in ("uq_meal_booking_live", "uq_meal_booking_special_live"):
             raise _already_booked(actor.user_id, day, slot) from None
         raise
-    booking = db.session.get(MealBooking, booking_id)
+    _attach(booking, slot, special)
     MEAL.record_creation(booking, actor)
+    _keep_creation_timeline(booking, actor)
     return booking
+
+
+def _keep_creation_timeline(booking: MealBooking, actor: Principal) -> None:
+    """A new booking's timeline is its creation row: flush it now (its INSERT returns `at`) and
+    keep it on the booking as `MEAL.timeline` would give it, so the 201 body needs no query.
+    `booking.new_timeline` exists only on bookings created in this session."""
+    rows = [o for o in db.session.new if isinstance(o, OrderTransition)
+            and o.order_type == MEAL.order_type and o.order_id == booking.id]
+    db.session.flush()
+    if len(rows) != 1 or rows[0].at is None:
+        return
+    row = rows[0]
+    booking.new_timeline = [{
+        "at": row.at, "transition": row.transition, "transition_label": CREATE_LABEL,
+        "from_state": None, "from_label": None, "to_state": row.to_state, "to_label": MEAL.label(row.to_state),
+        "actor_id": row.actor_id, "actor_name": actor.name if row.actor_id else SYSTEM.name, "note": row.note}]
+
+
+def _attach(booking: MealBooking, slot: MealSlot, special: Special | None) -> None:
+    """Give the new booking the slot and canteen already loaded (the response reads them) and
+    keep the special referenced for this session, so serialising the booking reads neither
+    again (the session's identity map holds objects only weakly)."""
+    set_committed_value(booking, "slot", slot)
+    set_committed_value(booking, "canteen", slot.canteen)
+    if special is not None:
+        db.session.info.setdefault("canteen_loaded", []).append(special)
 
 
 def book(actor: Principal, slot_id: int, day: date, special_id: int | None = None,

@@ -143,8 +143,17 @@ class BookingSchema(ma.Schema):
     cancelled_at = LocalDateTime(allow_none=True)
 
 
+class _BookingTimelineField(TimelineField):
+    """The timeline; a booking created in this request carries it already (`new_timeline`,
+    its creation row), so the 201 body costs no query."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        kept = getattr(obj, "new_timeline", None)
+        return kept if kept is not None else super().get_value(obj, attr, accessor, default)
+
+
 class BookingDetailSchema(BookingSchema):
-    timeline = TimelineField(MEAL)
+    timeline = _BookingTimelineField(MEAL)
 
 
 BookingPageSchema = page_schema(BookingSchema, "MealBookingPage")
