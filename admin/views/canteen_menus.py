@@ -162,6 +162,7 @@ class OperatorScopedView(PanelModelView):
         return list(db.session.execute(select(Canteen.id).where(Canteen.company_id.in_(companies))).scalars())
 
     def canteen_column(self):
+        """The row's canteen id as a SQL expression (a column, or a scalar subquery)."""
         raise NotImplementedError
 
     def scope(self, query):
@@ -271,13 +272,7 @@ class MenuView(OperatorScopedView):
                                 EndpointLinkRowAction("fa fa-bullhorn", ".publish_view", title="发布")]
 
     def canteen_column(self):
-        return MealSlot.canteen_id
-
-    def scope(self, query):
-        ids = self.canteen_ids()
-        if ids is None:
-            return query
-        return query.filter(Menu.slot_id.in_(select(MealSlot.id).where(MealSlot.canteen_id.in_(ids))))
+        return select(MealSlot.canteen_id).where(MealSlot.id == Menu.slot_id).scalar_subquery()
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -330,13 +325,7 @@ class SpecialView(OperatorScopedView):
     form_choices = {"kind": list(SPECIAL_KINDS.items())}
 
     def canteen_column(self):
-        return MealSlot.canteen_id
-
-    def scope(self, query):
-        ids = self.canteen_ids()
-        if ids is None:
-            return query
-        return query.filter(Special.slot_id.in_(select(MealSlot.id).where(MealSlot.canteen_id.in_(ids))))
+        return select(MealSlot.canteen_id).where(MealSlot.id == Special.slot_id).scalar_subquery()
 
     def _prepare(self, form):
         form.slot_id.choices = self._slot_choices()
@@ -441,13 +430,7 @@ class DishRatingView(OperatorScopedView):
         return False
 
     def canteen_column(self):
-        return Dish.canteen_id
-
-    def scope(self, query):
-        ids = self.canteen_ids()
-        if ids is None:
-            return query
-        return query.filter(DishRating.dish_id.in_(select(Dish.id).where(Dish.canteen_id.in_(ids))))
+        return select(Dish.canteen_id).where(Dish.id == DishRating.dish_id).scalar_subquery()
 
     def render(self, template: str, **kwargs):
         """The rater's column only for administrators and auditors."""
