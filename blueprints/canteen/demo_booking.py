@@ -1,7 +1,8 @@
 """Demo data for the canteen (booking), after demo_menus.seed made 机关第一食堂 with its slots,
-dishes, menus and specials: the demo staff's bookings — lunches served on the past few
-serving days (scanned by the canteen's counter worker; the waste and ratings demos build on
-them), one no-show, upcoming bookings, one cancelled, and a special when one is open.
+dishes, menus and specials: the demo staff's bookings — three weeks of lunches served on the
+past serving days (scanned by the canteen's counter worker; the waste and ratings demos build
+on them), with one diner missing every third lunch (no-shows: the production forecast and the
+红黑榜 have history to work on), upcoming bookings, one cancelled, and a special when one is open.
 Adds nothing when the canteen is missing or its bookings exist already."""
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from models.canteen import Canteen, MealBooking, Special
 
 CANTEEN = "机关第一食堂"
 DINERS = ["E1001", "E1002", "E1003", "E1004", "E1005", "E1006"]
-NO_SHOW_DINER = "E1007"
+NO_SHOW_DINER = "E1007"  # misses every third lunch
+HISTORY_DAYS = 15  # past serving days with lunches
 
 
 def _users(numbers: list[str]) -> list[User]:
@@ -65,22 +67,20 @@ def seed(now: datetime | None = None) -> None:
         return
     today = service.today(now)
 
-    # The past few serving days: everyone's lunch served at the counter.
-    past = [today - timedelta(days=n) for n in range(1, 8)]
-    past = [d for d in past if serves_on(lunch, d)][:3]
-    for day in past:
+    # The past serving days: lunches served at the counter; the habitual absentee misses
+    # every third one (the most recent included).
+    past = [today - timedelta(days=n) for n in range(1, 8 * HISTORY_DAYS)]
+    past = [d for d in past if serves_on(lunch, d)][:HISTORY_DAYS]
+    absent = _users([NO_SHOW_DINER])
+    for k, day in enumerate(past):
         start, _end = serving_window(lunch, day)
-        for i, user in enumerate(diners):
+        for i, user in enumerate(diners + absent):
             booking = _past_booking(user, lunch, day, start - timedelta(days=1, minutes=i))
-            if worker is not None:
+            if user in absent and k % 3 == 0:
+                MEAL.transition(booking, "mark_no_show", SYSTEM)
+            elif worker is not None:
                 MEAL.transition(booking, "serve", worker, note="扫描取餐码",
                                 values={"served_at": start + timedelta(minutes=5 + 3 * i)})
-    # One no-show (yesterday's serving day).
-    absent = _users([NO_SHOW_DINER])
-    if past and absent:
-        start, _end = serving_window(lunch, past[0])
-        missed = _past_booking(absent[0], lunch, past[0], start - timedelta(days=1))
-        MEAL.transition(missed, "mark_no_show", SYSTEM)
 
     # Upcoming: the next serving days that can still be booked.
     upcoming, day = [], today

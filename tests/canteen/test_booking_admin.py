@@ -82,10 +82,15 @@ def test_demo_step(app, make):
     by_status = {}
     for row in rows:
         by_status.setdefault(row.status, []).append(row)
-    assert len(by_status["served"]) == 18  # 6 diners x the last 3 serving days (Fri, Mon, Tue)
-    assert {r.day for r in by_status["served"]} == {date(2026, 5, 29), date(2026, 6, 1), date(2026, 6, 2)}
+    # 15 serving days (weekdays back from Tuesday 2 June): 6 diners served every day, the
+    # absentee missing every third day (5 of 15) and served on the other 10.
+    days = sorted({r.day for r in by_status["served"]})
+    assert len(days) == 15 and days[-1] == date(2026, 6, 2) and days[0] == date(2026, 5, 13)
+    assert all(d.weekday() < 5 for d in days)
+    assert len(by_status["served"]) == 6 * 15 + 10
     assert all(r.served_at is not None for r in by_status["served"])
-    assert len(by_status["no_show"]) == 1 and len(by_status["cancelled"]) == 1
+    assert len(by_status["no_show"]) == 5 and len(by_status["cancelled"]) == 1
+    assert date(2026, 6, 2) in {r.day for r in by_status["no_show"]}
     assert {r.day for r in by_status["booked"]} == {date(2026, 6, 4), date(2026, 6, 5)}
     assert sum(1 for r in rows if r.special_id) == 1
     served = by_status["served"][0]
