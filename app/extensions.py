@@ -68,3 +68,8 @@ def init_redis(app: Flask) -> None:
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def violated_constraint(exc: Exception) -> str | None:
+    """The name of the constraint an IntegrityError (psycopg) violated, if PostgreSQL named one."""
+    return getattr(getattr(getattr(exc, "orig", None), "diag", None), "constraint_name", None)

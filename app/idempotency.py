@@ -50,7 +50,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth import current_principal
 from app.errors import AppError, ErrorSchema
-from app.extensions import db, get_redis
+from app.extensions import db, get_redis, violated_constraint
 from app.locks import lock_key
 from app.timeutil import utcnow
 from models.platform import IdempotencyKey
@@ -177,7 +177,7 @@ def idempotent(required: bool = False):
                 db.session.commit()  # the order, its key and the response together; unlocks
             except IntegrityError as exc:
                 db.session.rollback()
-                if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != _KEY_CONSTRAINT:
+                if violated_constraint(exc) != _KEY_CONSTRAINT:
                     raise
                 # Only after the route rolled back its own transaction: a duplicate ran
                 # meanwhile and stored the key first. Ours rolls back, the duplicate's stands.

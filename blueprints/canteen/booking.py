@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import qrpass
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db
+from app.extensions import db, violated_constraint
 from app.lifecycle import CREATE_LABEL, SYSTEM
 from app.locks import lock_key
 from app.notify import notify
@@ -322,7 +322,7 @@ def _insert(actor: Principal, slot: MealSlot, day: date, special: Special | None
                 if booking is None:
                     raise _sold_out(special)
     except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        constraint = violated_constraint(exc)
         if constraint in ("uq_meal_booking_live", "uq_meal_booking_special_live"):
             raise _already_booked(actor.user_id, day, slot) from None
         raise

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db
+from app.extensions import db, violated_constraint
 from app.notify import notify
 from app.timeutil import local, utcnow
 from blueprints.attachments import service as attachments
@@ -195,7 +195,7 @@ def record(booking: MealBooking, photo: Attachment, status: str, *, now: datetim
             db.session.add(checkin)
             db.session.flush()
     except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        constraint = violated_constraint(exc)
         if constraint == "uq_clean_plate_checkin_photo_sha256":
             raise AppError("CANTEEN_CHECKIN_PHOTO_REUSED") from None
         if constraint == "uq_clean_plate_checkin_booking_id":

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db
+from app.extensions import db, violated_constraint
 from app.timeutil import local, utcnow
 from blueprints.attachments import service as attachments
 from blueprints.canteen import rules
@@ -152,7 +152,7 @@ def correct_waste(actor: Principal, entry_id: int, kg: Decimal, note: str, *,
             db.session.add(entry)
             db.session.flush()
     except IntegrityError as exc:
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != "uq_waste_entry_corrects_id":
+        if violated_constraint(exc) != "uq_waste_entry_corrects_id":
             raise
         raise AppError("CANTEEN_WASTE_ALREADY_CORRECTED", details={"newer_id": _newer(original.id)}) from None
     audit.record("canteen.waste.correct", "waste_entry", entry.id,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db
+from app.extensions import db, violated_constraint
 from miniapp_api import codes
 from models.places import PLACE_KINDS, PLACE_PARENT_KINDS, Place
 
@@ -150,7 +150,7 @@ def _unique_or_conflict():
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) != "23505":
             raise
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+        constraint = violated_constraint(exc) or ""
         field, message = (("code", "地点编码已存在") if constraint == "uq_place_code"
                           else ("name", "同一上级下已有同名地点"))
         raise AppError("CONFLICT", message=message, details={"fields": {"json": {field: [message]}}}) from exc
