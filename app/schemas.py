@@ -1,6 +1,8 @@
-"""Shared marshmallow pieces: times with offsets, pagination."""
+"""Shared marshmallow pieces: times with offsets, business dates, pagination."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import marshmallow as ma
 from sqlalchemy import func, select
@@ -14,6 +16,19 @@ class LocalDateTime(ma.fields.AwareDateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else local(value).isoformat()
+
+
+class BusinessDate(ma.fields.Date):
+    """YYYY-MM-DD within 2000-01-01..2100-12-31: rules add and subtract days and weeks, so a
+    date at the edge of Python's range (0001-01-01) must be refused (422), never overflow (500)."""
+
+    FIRST, LAST = date(2000, 1, 1), date(2100, 12, 31)
+
+    def __init__(self, *args, **kwargs):
+        validators = list(kwargs.pop("validate", None) or [])
+        validators = validators if isinstance(validators, list) else [validators]
+        super().__init__(*args, validate=[ma.validate.Range(
+            min=self.FIRST, max=self.LAST, error="日期应在 2000-01-01 至 2100-12-31 之间"), *validators], **kwargs)
 
 
 class PageArgs(ma.Schema):

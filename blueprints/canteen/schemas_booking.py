@@ -9,7 +9,7 @@ from marshmallow import validate
 from app.auth import current_principal_or_none
 from app.extensions import db
 from app.lifecycle import TimelineField
-from app.schemas import LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
 from blueprints.canteen import booking as service
 from blueprints.canteen.rules import MEAL, cutoff_at, serving_window
 from models.canteen import BOOKING_STATES, MEALS, PENALTY_KINDS, SPECIAL_KINDS, MealSlot
@@ -39,7 +39,7 @@ class DishChoiceSchema(ma.Schema):
 class BookingCreateSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID),
                                 metadata={"description": "餐次（食堂的早餐/午餐/晚餐）"})
-    day = ma.fields.Date(required=True, metadata={"description": "用餐日期 YYYY-MM-DD", "example": "2026-06-03"})
+    day = BusinessDate(required=True, metadata={"description": "用餐日期 YYYY-MM-DD", "example": "2026-06-03"})
     special_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_ID),
                                    metadata={"description": "同时预订该餐次当日的特色菜（限量，先到先得）"})
     dishes = ma.fields.List(ma.fields.Nested(DishChoiceSchema), load_default=list, validate=validate.Length(max=20),
@@ -48,7 +48,7 @@ class BookingCreateSchema(ma.Schema):
 
 class WeekBookingSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    days = ma.fields.List(ma.fields.Date(), required=True,
+    days = ma.fields.List(BusinessDate(), required=True,
                           validate=validate.Length(min=1, max=service.WEEK_MAX_DAYS),
                           metadata={"description": f"用餐日期（1-{service.WEEK_MAX_DAYS} 天）"})
 
@@ -59,13 +59,13 @@ class CancelSchema(ma.Schema):
 
 
 class MineArgs(PageArgs):
-    from_ = ma.fields.Date(data_key="from", load_default=None, metadata={"description": "起始用餐日期（含）"})
-    to = ma.fields.Date(load_default=None, metadata={"description": "截止用餐日期（含）"})
+    from_ = BusinessDate(data_key="from", load_default=None, metadata={"description": "起始用餐日期（含）"})
+    to = BusinessDate(load_default=None, metadata={"description": "截止用餐日期（含）"})
     status = ma.fields.String(load_default=None, validate=validate.OneOf(list(BOOKING_STATES)))
 
 
 class SpecialsArgs(ma.Schema):
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     canteen_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
 
 
@@ -125,7 +125,7 @@ class BookingSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
     meal = ma.fields.String(required=True, metadata={"description": ", ".join(MEALS)})
     meal_label = computed(ma.fields.String, lambda b: MEALS.get(b.meal, b.meal))
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     status = ma.fields.String(required=True, metadata={"description": ", ".join(BOOKING_STATES)})
     status_label = computed(ma.fields.String, lambda b: MEAL.label(b.status))
     special = computed(ma.fields.Nested, service.special_of, nested=SpecialRefSchema, allow_none=True)
@@ -160,7 +160,7 @@ BookingPageSchema = page_schema(BookingSchema, "MealBookingPage")
 
 
 class WeekDayResultSchema(ma.Schema):
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     booked = ma.fields.Boolean(required=True)
     booking = ma.fields.Nested(BookingSchema, allow_none=True)
     code = ma.fields.String(allow_none=True, metadata={"description": "未预订成功时的错误码"})
@@ -182,7 +182,7 @@ class SpecialAvailabilitySchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
     canteen_id = computed(ma.fields.Integer, lambda s: _slot(s).canteen_id)
     meal = computed(ma.fields.String, lambda s: _slot(s).meal)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     kind = ma.fields.String(required=True)
     kind_label = computed(ma.fields.String, lambda s: SPECIAL_KINDS.get(s.kind, s.kind))
     name = ma.fields.String(required=True)
@@ -201,8 +201,8 @@ class PenaltySchema(ma.Schema):
     reason = ma.fields.String(required=True)
     no_shows = ma.fields.Integer(required=True)
     trigger_booking_id = ma.fields.Integer(required=True)
-    starts_on = ma.fields.Date(required=True)
-    ends_on = ma.fields.Date(allow_none=True)
+    starts_on = BusinessDate(required=True)
+    ends_on = BusinessDate(allow_none=True)
     active = computed(ma.fields.Boolean, lambda p: service.penalty_active(p, _now()),
                       metadata={"description": "暂停报餐是否仍在生效"})
     lifted_at = LocalDateTime(allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas import LocalDateTime
+from app.schemas import BusinessDate, LocalDateTime
 from blueprints.canteen.dish_ratings import MAX_ITEMS, MAX_STARS, MIN_STARS, SUMMARY_DAYS
 
 _ID = validate.Range(min=1, max=2**31 - 1)
@@ -43,7 +43,7 @@ class BookingDishSchema(ma.Schema):
 class BookingDishRatingsSchema(ma.Schema):
     booking_id = ma.fields.Integer(required=True)
     canteen_id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     meal = ma.fields.String(required=True)
     meal_label = ma.fields.String(required=True)
     status = ma.fields.String(required=True)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.extensions import db
-from app.schemas import LocalDateTime
+from app.schemas import BusinessDate, LocalDateTime
 from blueprints.attachments.schemas import AttachmentRefSchema
 from blueprints.canteen.dish_ratings import SUMMARY_DAYS
 from blueprints.canteen.menus import MAX_SCHEDULE_DAYS, PORTIONS, price_text
@@ -48,7 +48,7 @@ class _Trimmed(ma.fields.String):
 # --- canteens and slots ------------------------------------------------------------------
 
 class SlotDaySchema(ma.Schema):
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     weekday = ma.fields.String(required=True, metadata={"example": "周一"})
     serves = ma.fields.Boolean(required=True, metadata={"description": "当天是否供餐（按工作日历或每天）"})
     booking_opens_at = LocalDateTime(allow_none=True, metadata={"description": "开放预订时间"})
@@ -222,7 +222,7 @@ class DishRemovedSchema(ma.Schema):
 class SpecialSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     slot_id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     kind = ma.fields.String(required=True, metadata={"description": _KINDS_DOC})
     kind_label = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -249,7 +249,7 @@ class MenuSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
     meal = ma.fields.String(required=True, metadata={"description": _MEALS_DOC})
     meal_label = ma.fields.String(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     weekday = ma.fields.String(required=True)
     status = ma.fields.String(required=True, metadata={"description": "；".join(
         f"{k}：{v}" for k, v in MENU_STATUSES.items()) + "（员工只看到已发布的）"})
@@ -263,8 +263,8 @@ class MenuSchema(ma.Schema):
 
 class MenuListArgs(ma.Schema):
     canteen_id = ma.fields.Integer(required=True)
-    first = ma.fields.Date(required=True, data_key="from", metadata={"description": "起始日期（含）"})
-    last = ma.fields.Date(required=True, data_key="to", metadata={"description": "结束日期（含），最多 62 天"})
+    first = BusinessDate(required=True, data_key="from", metadata={"description": "起始日期（含）"})
+    last = BusinessDate(required=True, data_key="to", metadata={"description": "结束日期（含），最多 62 天"})
     slot_id = ma.fields.Integer(metadata={"description": "只看一个餐次"})
 
 
@@ -274,7 +274,7 @@ class MenuListSchema(ma.Schema):
 
 class MenuBodySchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     dish_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=validate.Length(min=1, max=60),
                               metadata={"description": "按展示顺序"})
     note = _Trimmed(load_default="", validate=validate.Length(max=200))
@@ -282,7 +282,7 @@ class MenuBodySchema(ma.Schema):
 
 class SpecialBodySchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(list(SPECIAL_KINDS)),
                             metadata={"description": _KINDS_DOC})
     name = _Trimmed(required=True, validate=validate.Length(min=1, max=60))
@@ -303,8 +303,8 @@ class SpecialPatchSchema(ma.Schema):
 
 
 class SpecialListArgs(ma.Schema):
-    first = ma.fields.Date(required=True, data_key="from")
-    last = ma.fields.Date(required=True, data_key="to")
+    first = BusinessDate(required=True, data_key="from")
+    last = BusinessDate(required=True, data_key="to")
 
 
 class SpecialListSchema(ma.Schema):
@@ -315,14 +315,14 @@ class SpecialListSchema(ma.Schema):
 
 class ProductionArgs(ma.Schema):
     canteen_id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     slot_id = ma.fields.Integer(metadata={"description": "只看一个餐次"})
 
 
 class ProductionExportArgs(ma.Schema):
     canteen_id = ma.fields.Integer(required=True)
-    first = ma.fields.Date(required=True, data_key="from")
-    last = ma.fields.Date(required=True, data_key="to", metadata={"description": "最多 62 天"})
+    first = BusinessDate(required=True, data_key="from")
+    last = BusinessDate(required=True, data_key="to", metadata={"description": "最多 62 天"})
 
 
 class ProductionDishSchema(ma.Schema):
@@ -352,7 +352,7 @@ class ProductionSchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True)
     meal = ma.fields.String(required=True)
     meal_label = ma.fields.String(required=True)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     weekday = ma.fields.String(required=True)
     serves = ma.fields.Boolean(required=True)
     status = ma.fields.String(required=True, metadata={

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.extensions import db
-from app.schemas import LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
 from blueprints.attachments.schemas import AttachmentRefSchema
 from blueprints.canteen import checkins
 from blueprints.canteen.metrics import DEFAULT_MIN_SERVED, DEFAULT_TOP
@@ -52,7 +52,7 @@ class CheckinSchema(ma.Schema):
     booking_id = ma.fields.Integer()
     canteen_id = ma.fields.Integer()
     canteen_name = ma.fields.Function(lambda c: _booking(c).canteen.name)
-    day = ma.fields.Date()
+    day = BusinessDate()
     meal = ma.fields.Function(lambda c: _booking(c).meal, metadata={"description": "breakfast/lunch/dinner"})
     meal_label = ma.fields.Function(lambda c: _meal_label(_booking(c).meal))
     status = ma.fields.String(metadata={"description": STATUS_DOC})
@@ -91,7 +91,7 @@ class RejectBodySchema(ma.Schema):
 
 class DinerCountBodySchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True, validate=_ID)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     diners = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=100000),
                                metadata={"description": "实际就餐人数（含未预订的）"})
 
@@ -101,7 +101,7 @@ class DinerCountSchema(ma.Schema):
     canteen_id = ma.fields.Integer()
     slot_id = ma.fields.Integer()
     meal = ma.fields.Function(lambda d: db.session.get(MealSlot, d.slot_id).meal)
-    day = ma.fields.Date()
+    day = BusinessDate()
     diners = ma.fields.Integer()
     entered_by = ma.fields.Function(lambda d: _user_name(d.entered_by_id))
     updated_at = LocalDateTime()
@@ -109,8 +109,8 @@ class DinerCountSchema(ma.Schema):
 
 class RangeArgs(ma.Schema):
     canteen_id = ma.fields.Integer(required=True, validate=_ID)
-    from_ = ma.fields.Date(required=True, data_key="from", metadata={"description": "开始日期（含）"})
-    to = ma.fields.Date(required=True, metadata={"description": "结束日期（含），最长一年"})
+    from_ = BusinessDate(required=True, data_key="from", metadata={"description": "开始日期（含）"})
+    to = BusinessDate(required=True, metadata={"description": "结束日期（含），最长一年"})
 
 
 class DinerCountListSchema(ma.Schema):
@@ -131,7 +131,7 @@ _NOTE = validate.Length(max=200)
 
 class WasteBodySchema(ma.Schema):
     slot_id = ma.fields.Integer(required=True, validate=_ID)
-    day = ma.fields.Date(required=True)
+    day = BusinessDate(required=True)
     stage = ma.fields.String(required=True, validate=validate.OneOf(list(WASTE_STAGES)),
                              metadata={"description": STAGE_DOC})
     kg = _KG
@@ -152,7 +152,7 @@ class WasteEntrySchema(ma.Schema):
     canteen_id = ma.fields.Integer()
     slot_id = ma.fields.Integer()
     meal = ma.fields.Function(lambda e: db.session.get(MealSlot, e.slot_id).meal)
-    day = ma.fields.Date()
+    day = BusinessDate()
     stage = ma.fields.String(metadata={"description": STAGE_DOC})
     stage_label = ma.fields.Function(lambda e: WASTE_STAGES.get(e.stage, e.stage))
     kg = ma.fields.Float(metadata={"description": "重量（千克）"})
@@ -172,8 +172,8 @@ class WasteChainSchema(WasteEntrySchema):
 
 class WasteReportSchema(ma.Schema):
     canteen_id = ma.fields.Integer()
-    from_ = ma.fields.Date(data_key="from", attribute="from")
-    to = ma.fields.Date()
+    from_ = BusinessDate(data_key="from", attribute="from")
+    to = BusinessDate()
     effective = ma.fields.List(ma.fields.Nested(WasteChainSchema), metadata={
         "description": "有效数据：每条更正链的最新记录"})
     history = ma.fields.List(ma.fields.Nested(WasteChainSchema), metadata={"description": "全部记录（含被更正的）"})
@@ -206,15 +206,15 @@ class SlotFiguresSchema(FiguresSchema):
 class MetricsSchema(ma.Schema):
     canteen_id = ma.fields.Integer()
     canteen_name = ma.fields.String()
-    from_ = ma.fields.Date(data_key="from", attribute="from")
-    to = ma.fields.Date()
+    from_ = BusinessDate(data_key="from", attribute="from")
+    to = BusinessDate()
     total = ma.fields.Nested(FiguresSchema)
     slots = ma.fields.List(ma.fields.Nested(SlotFiguresSchema))
 
 
 class RankingArgs(ma.Schema):
-    from_ = ma.fields.Date(required=True, data_key="from")
-    to = ma.fields.Date(required=True)
+    from_ = BusinessDate(required=True, data_key="from")
+    to = BusinessDate(required=True)
     canteen_id = ma.fields.Integer(load_default=None, validate=_ID, metadata={"description": "只看某个食堂（可选）"})
     min_served = ma.fields.Integer(load_default=DEFAULT_MIN_SERVED, validate=validate.Range(min=1, max=100000),
                                    metadata={"description": "参与排名的最少已取餐份数"})
@@ -238,8 +238,8 @@ class BestWorstSchema(ma.Schema):
 
 
 class RankingSchema(ma.Schema):
-    from_ = ma.fields.Date(data_key="from", attribute="from")
-    to = ma.fields.Date()
+    from_ = BusinessDate(data_key="from", attribute="from")
+    to = BusinessDate()
     canteen_id = ma.fields.Integer(allow_none=True)
     min_served = ma.fields.Integer()
     top = ma.fields.Integer()

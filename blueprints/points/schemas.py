@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas import LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
 from models.points import TRANSACTION_KINDS
 
 KIND_DESCRIPTION = "类型：" + "，".join(f"{k} {v}" for k, v in TRANSACTION_KINDS.items())
@@ -10,7 +10,7 @@ KIND_DESCRIPTION = "类型：" + "，".join(f"{k} {v}" for k, v in TRANSACTION_K
 class PointsExpiringSchema(ma.Schema):
     points = ma.fields.Integer(metadata={"description": "到期的积分"})
     expires_at = LocalDateTime(metadata={"description": "过期时间（该时刻起失效）"})
-    last_day = ma.fields.Date(metadata={"description": "最后可用日（含）"})
+    last_day = BusinessDate(metadata={"description": "最后可用日（含）"})
 
 
 class PointsSummarySchema(ma.Schema):

@@ -13,7 +13,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.lifecycle import TimelineField
-from app.schemas import LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
 from blueprints.ratings import service
 from blueprints.ratings.service import ANONYMOUS, FOLLOWUP
 from models.ratings import COMMENT_MAX, FOLLOWUP_STATUSES, FOLLOWUP_TEXT_MAX, MAX_TAGS, TAG_MAX_LENGTH
@@ -77,8 +77,8 @@ class _RatingFilterArgs(PageArgs):
     service_type = ma.fields.String(validate=validate.Length(min=1, max=32))
     stars_min = ma.fields.Integer(validate=validate.Range(min=1, max=5))
     stars_max = ma.fields.Integer(validate=validate.Range(min=1, max=5))
-    date_from = ma.fields.Date(metadata={"description": "评价日期（北京时间）起，含当天"})
-    date_to = ma.fields.Date(metadata={"description": "评价日期（北京时间）止，含当天"})
+    date_from = BusinessDate(metadata={"description": "评价日期（北京时间）起，含当天"})
+    date_to = BusinessDate(metadata={"description": "评价日期（北京时间）止，含当天"})
 
     @ma.validates_schema
     def _ranges(self, data, **kwargs):
@@ -104,8 +104,8 @@ class AdminListArgs(_RatingFilterArgs):
 class SummaryArgs(ma.Schema):
     service_type = ma.fields.String(validate=validate.Length(min=1, max=32))
     company_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    date_from = ma.fields.Date(metadata={"description": "评价日期（北京时间）起，含当天"})
-    date_to = ma.fields.Date(metadata={"description": "评价日期（北京时间）止，含当天"})
+    date_from = BusinessDate(metadata={"description": "评价日期（北京时间）起，含当天"})
+    date_to = BusinessDate(metadata={"description": "评价日期（北京时间）止，含当天"})
 
     @ma.validates_schema
     def _ranges(self, data, **kwargs):
