@@ -73,3 +73,11 @@ def get_redis() -> redis.Redis:
 def violated_constraint(exc: Exception) -> str | None:
     """The name of the constraint an IntegrityError (psycopg) violated, if PostgreSQL named one."""
     return getattr(getattr(getattr(exc, "orig", None), "diag", None), "constraint_name", None)
+
+
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+
+
+def get_row(model, row_id: int):
+    """`db.session.get(model, row_id)`, or None for an id PostgreSQL cannot hold (no error)."""
+    return db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None

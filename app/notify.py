@@ -29,9 +29,11 @@ Sending (`send_outbox`, a job; `retry_due`, the `notifications_retry` sweep):
 
 Templates are configuration: NOTIFICATION_TEMPLATES (a dict in the app config) and the JSON
 file named by NOTIFICATION_TEMPLATES_FILE override DEFAULT_TEMPLATES entry by entry (the file
-wins). Each entry: template_id (from the mini-program console; empty = in-app only), title and
-body (Chinese format strings for the in-app message), page (format string, optional),
-fields ({"thing1": "{subject}", "time2": "{start}"}), long_term (a long-term template).
+wins). DEFAULT_TEMPLATES holds the platform's own; each domain adds its defaults with
+`register_templates` at import of its service module, beside its error codes. Each entry:
+template_id (from the mini-program console; empty = in-app only), title and body (Chinese
+format strings for the in-app message), page (format string, optional), fields
+({"thing1": "{subject}", "time2": "{start}"}), long_term (a long-term template).
 """
 
 from __future__ import annotations
@@ -95,47 +97,17 @@ DEFAULT_TEMPLATES: dict[str, dict[str, Any]] = {
                    "time4": "{time}", "thing5": "{remark}"},
         "long_term": False,
     },
-    # The answer to a low rating (blueprints/ratings: a follow-up closed by an administrator).
-    # Context: service, stars, rated_at, reply, replied_at, rating_id, followup_id.
-    "rating_followup_reply": {
-        "template_id": "",
-        "title": "您对{service}的评价已有答复",
-        "body": "您于{rated_at:%m月%d日}对{service}的评价（{stars}星）已办结。答复：{reply}",
-        "page": "pages/ratings/detail?id={rating_id}",
-        "fields": {"thing1": "{service}", "phrase2": "已办结", "thing3": "{reply}", "time4": "{replied_at}"},
-        "long_term": False,
-    },
-    # Canteen no-shows (blueprints/canteen/booking.py mark_no_shows). Context: meal (the missed
-    # meal, "6月3日午餐"), count, window (days), reason, ends_on ("6月10日"; suspension only).
-    "canteen_no_show_warning": {
-        "template_id": "",
-        "title": "报餐未取餐提醒",
-        "body": "您预订的{meal}未取餐。{reason}。如不用餐，请在截止时间前取消预订。",
-        "page": "pages/canteen/penalties",
-        "fields": {"thing1": "{meal}", "thing2": "{reason}"},
-        "long_term": False,
-    },
-    "canteen_booking_suspended": {
-        "template_id": "",
-        "title": "报餐已暂停",
-        "body": "您预订的{meal}未取餐。{reason}，暂停至{ends_on}（含）。如有异议请联系管理员。",
-        "page": "pages/canteen/penalties",
-        "fields": {"thing1": "{meal}", "thing2": "{reason}", "thing3": "暂停至{ends_on}"},
-        "long_term": False,
-    },
-    # A clean-plate check-in rejected by the sample review (blueprints/canteen/checkins.py).
-    # Context: canteen, meal ("午餐"), day ("3月12日"), reason, points (reversed; 0 if none),
-    # checkin_id, reviewed_at.
-    "canteen_checkin_rejected": {
-        "template_id": "",
-        "title": "光盘打卡抽检未通过",
-        "body": "您{day}在{canteen}的{meal}光盘打卡经抽检未通过，已撤销 {points} 积分。原因：{reason}",
-        "page": "pages/canteen/checkins",
-        "fields": {"thing1": "{canteen}{meal}", "phrase2": "未通过", "thing3": "{reason}",
-                   "time4": "{reviewed_at}"},
-        "long_term": False,
-    },
 }
+
+
+def register_templates(entries: dict[str, dict[str, Any]]) -> None:
+    """Add a domain's default templates (at import time of the domain's module, like
+    `register_codes`); NOTIFICATION_TEMPLATES and the file override them like the others."""
+    for name, entry in entries.items():
+        if name in DEFAULT_TEMPLATES and DEFAULT_TEMPLATES[name] != entry:
+            raise ValueError(f"notification template {name!r} registered twice with different contents")
+        DEFAULT_TEMPLATES[name] = entry
+
 
 # Subscribe-message value limits per field type (characters), from WeChat's documentation
 # (订阅消息 "参数值内容限制"). thing/short_thing get an ellipsis when cut; the others are

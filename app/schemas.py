@@ -7,7 +7,7 @@ from datetime import date
 import marshmallow as ma
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.extensions import MAX_ID, db
 from app.timeutil import local
 
 
@@ -29,6 +29,34 @@ class BusinessDate(ma.fields.Date):
         validators = validators if isinstance(validators, list) else [validators]
         super().__init__(*args, validate=[ma.validate.Range(
             min=self.FIRST, max=self.LAST, error="日期应在 2000-01-01 至 2100-12-31 之间"), *validators], **kwargs)
+
+
+class Trimmed(ma.fields.String):
+    """A string with surrounding white space removed (before the validators run)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Id(ma.fields.Integer):
+    """A row id: 1..2^31-1, so an id PostgreSQL cannot hold is a 422, not a database error."""
+
+    def __init__(self, *args, **kwargs):
+        validators = list(kwargs.pop("validate", None) or [])
+        validators = validators if isinstance(validators, list) else [validators]
+        super().__init__(*args, validate=[ma.validate.Range(min=1, max=MAX_ID), *validators], **kwargs)
+
+
+def computed(field_class: type[ma.fields.Field], fn, **kwargs) -> ma.fields.Field:
+    """A dump-only field of `field_class` (so the API document names its type) whose value is
+    fn(obj)."""
+
+    class Computed(field_class):
+        def get_value(self, obj, attr, accessor=None, default=ma.missing):
+            return fn(obj)
+
+    Computed.__name__ = field_class.__name__
+    return Computed(dump_only=True, **kwargs)
 
 
 class PageArgs(ma.Schema):

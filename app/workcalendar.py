@@ -103,6 +103,15 @@ def _load_years_from_db(first_year: int, last_year: int) -> dict[date, tuple[str
     return {row.day: (row.kind, row.name) for row in rows}
 
 
+def workday_sql(param: str) -> str:
+    """SQL for "the date bound as :<param> is a workday": WorkCalendar.is_workday's rule (an
+    exception of the calendar decides, else Monday to Friday), for statements that decide it
+    per row instead of reading the calendar first."""
+    day = f"CAST(:{param} AS date)"
+    return (f"coalesce((SELECT c.kind = 'workday' FROM calendar_day c WHERE c.day = {day}), "  # noqa: S608
+            f"extract(isodow FROM {day}) < 6)")  # (`param` names a bind parameter; the value is bound)
+
+
 class WorkCalendar:
     """Calendar exceptions read a year at a time and kept for the object's lifetime.
 

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.auth import Principal
 from app.errors import AppError, register_codes
-from app.extensions import db
+from app.extensions import MAX_ID, db
 from miniapp_api.wechat import call, get_client, wechat_configured
 from models.places import WxaCode
 
@@ -56,7 +56,6 @@ SCENE_CHARSET = r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]"
 SCENE_CHARS_RE = re.compile(SCENE_CHARSET + r"{1,32}")
 _SCENE_RE = re.compile(r"([a-z]{1,4})=([1-9][0-9]{0,9})")
 _PREFIX_RE = re.compile(r"[a-z]{1,4}")
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
 
 PAGE_CONFIG_KEY = "WXA_SCENE_PAGE"
 DEFAULT_PAGE = "pages/scan/index"

@@ -13,8 +13,8 @@ Concurrency, decided by PostgreSQL:
   before counting the live bookings and inserting, so two processes never both take the last
   place (slots without capacity take no lock, so a storm on them is not serialised).
 
-Times come from `clock()` unless a service gets `now=` (tests pass fixed times; the pickup
-pass's `can_scan` has no `now`, tests replace `clock`)."""
+Times come from `rules.clock()` unless a service gets `now=` (tests pass fixed times; the pickup
+pass's `can_scan` has no `now`, tests replace `rules.clock`)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ from app.errors import AppError, register_codes
 from app.extensions import db, violated_constraint
 from app.lifecycle import CREATE_LABEL, SYSTEM
 from app.locks import lock_key
-from app.notify import notify
-from app.timeutil import local, utcnow
+from app.notify import notify, register_templates
+from app.timeutil import local
+from blueprints.canteen import rules
 from blueprints.canteen.rules import MEAL, booking_opens_at, cutoff_at, operates, serves_on, serving_window
 from models.canteen import (
     LIVE_BOOKING_STATES,
@@ -85,17 +86,33 @@ register_codes({
     "CANTEEN_PENALTY_LIFTED": (409, "该处罚已解除", "Lift: the penalty was lifted already."),
 })
 
+register_templates({
+    # Canteen no-shows (blueprints/canteen/booking.py mark_no_shows). Context: meal (the missed
+    # meal, "6月3日午餐"), count, window (days), reason, ends_on ("6月10日"; suspension only).
+    "canteen_no_show_warning": {
+        "template_id": "",
+        "title": "报餐未取餐提醒",
+        "body": "您预订的{meal}未取餐。{reason}。如不用餐，请在截止时间前取消预订。",
+        "page": "pages/canteen/penalties",
+        "fields": {"thing1": "{meal}", "thing2": "{reason}"},
+        "long_term": False,
+    },
+    "canteen_booking_suspended": {
+        "template_id": "",
+        "title": "报餐已暂停",
+        "body": "您预订的{meal}未取餐。{reason}，暂停至{ends_on}（含）。如有异议请联系管理员。",
+        "page": "pages/canteen/penalties",
+        "fields": {"thing1": "{meal}", "thing2": "{reason}", "thing3": "暂停至{ends_on}"},
+        "long_term": False,
+    },
+})
+
 WEEK_MAX_DAYS = 7
 # A pickup pass scans from this long before serving starts until this long after it ends; the
 # no-show sweep waits for the same grace after the end, so a late diner is not both.
 PASS_TOLERANCE = timedelta(minutes=15)
 NO_SHOW_BATCH = 500
 WEEKDAYS = "一二三四五六日"
-
-
-def clock() -> datetime:
-    """Now (UTC); tests replace it for code without a `now` argument (the scan check)."""
-    return utcnow()
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -123,11 +140,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or clock()
-
-
-def today(now: datetime | None = None) -> date:
-    return local(_now(now)).date()
+    return now or rules.clock()
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -428,7 +441,7 @@ def _can_scan(scanner: Principal, booking: MealBooking) -> bool:
             raise AppError("CANTEEN_PASS_OTHER_CANTEEN", f"该取餐码属于「{booking.canteen.name}」，不能在本食堂核销",
                            details={"canteen_id": booking.canteen_id})
         return False
-    now = clock()
+    now = rules.clock()
     meal = meal_label(booking.meal)
     if local(now).date() != booking.day:
         raise AppError("CANTEEN_PASS_WRONG_DAY", f"这是{day_text(booking.day)}{meal}的取餐码，今天不能使用",
@@ -491,7 +504,7 @@ def _consequence(booking: MealBooking, now: datetime) -> BookingPenalty | None:
     if lifted is not None:
         conditions.append(MealBooking.day > local(lifted).date())
     count = db.session.execute(select(func.count()).where(*conditions)).scalar_one()
-    start = today(now) + timedelta(days=1)
+    start = rules.today(now) + timedelta(days=1)
     if count >= config["CANTEEN_NO_SHOW_SUSPEND_AT"]:
         kind, ends_on = "suspension", start + timedelta(days=config["CANTEEN_SUSPEND_DAYS"] - 1)
         reason = f"近 {window} 天内预订后未取餐 {count} 次，暂停报餐 {config['CANTEEN_SUSPEND_DAYS']} 天"
@@ -524,7 +537,7 @@ def my_penalties_query(actor: Principal):
 def penalty_active(penalty: BookingPenalty, now: datetime | None = None) -> bool:
     if penalty.lifted_at is not None or penalty.kind != "suspension":
         return False
-    return penalty.ends_on >= today(now)
+    return penalty.ends_on >= rules.today(now)
 
 
 def lift_penalty(actor: Principal, penalty_id: int, note: str | None = None,
@@ -553,7 +566,7 @@ def penalties_query(active_only: bool = False, now: datetime | None = None):
     if active_only:
         stmt = stmt.where(BookingPenalty.lifted_at.is_(None),
                           or_(BookingPenalty.kind == "warning",
-                              and_(BookingPenalty.kind == "suspension", BookingPenalty.ends_on >= today(now))))
+                              and_(BookingPenalty.kind == "suspension", BookingPenalty.ends_on >= rules.today(now))))
     return stmt.order_by(BookingPenalty.created_at.desc(), BookingPenalty.id.desc())
 
 

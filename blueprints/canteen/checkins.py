@@ -38,8 +38,8 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db, violated_constraint
-from app.notify import notify
+from app.extensions import db, get_row, violated_constraint
+from app.notify import notify, register_templates
 from app.timeutil import local, utcnow
 from blueprints.attachments import service as attachments
 from blueprints.canteen import rules
@@ -70,6 +70,21 @@ register_codes({
                                     "of two reviewers at once, one wins."),
 })
 
+register_templates({
+    # A clean-plate check-in rejected by the sample review (blueprints/canteen/checkins.py).
+    # Context: canteen, meal ("午餐"), day ("3月12日"), reason, points (reversed; 0 if none),
+    # checkin_id, reviewed_at.
+    "canteen_checkin_rejected": {
+        "template_id": "",
+        "title": "光盘打卡抽检未通过",
+        "body": "您{day}在{canteen}的{meal}光盘打卡经抽检未通过，已撤销 {points} 积分。原因：{reason}",
+        "page": "pages/canteen/checkins",
+        "fields": {"thing1": "{canteen}{meal}", "phrase2": "未通过", "thing3": "{reason}",
+                   "time4": "{reviewed_at}"},
+        "long_term": False,
+    },
+})
+
 REASON_MAX = 200
 POINTS_RULE = "clean_plate"
 Sampler = Callable[[], float]
@@ -82,27 +97,15 @@ def reference(checkin_id: int) -> str:
 
 # --- reading -----------------------------------------------------------------------------
 
-def may_review(actor: Principal, canteen: Canteen) -> bool:
-    return actor.is_admin or rules.operates(actor, canteen)
-
-
 def may_read(actor: Principal, checkin: CleanPlateCheckin) -> bool:
     return (checkin.user_id == actor.user_id or actor.reads_everything
             or rules.operates(actor, db.session.get(Canteen, checkin.canteen_id)))
 
 
 def get_visible(actor: Principal, checkin_id: int) -> CleanPlateCheckin:
-    checkin = db.session.get(CleanPlateCheckin, checkin_id) if 0 < checkin_id <= 2**31 - 1 else None
+    checkin = get_row(CleanPlateCheckin, checkin_id)
     ensure_visible(checkin is not None and may_read(actor, checkin))
     return checkin
-
-
-def get_canteen(actor: Principal, canteen_id: int, allow=None) -> Canteen:
-    """The canteen if `allow(actor, canteen)` (default: reads everything or operates it); else NOT_FOUND."""
-    canteen = db.session.get(Canteen, canteen_id) if 0 < canteen_id <= 2**31 - 1 else None
-    allow = allow or (lambda a, c: a.reads_everything or rules.operates(a, c))
-    ensure_visible(canteen is not None and allow(actor, canteen))
-    return canteen
 
 
 def _with_context():
@@ -117,7 +120,7 @@ def mine_query(actor: Principal):
 def review_query(actor: Principal, canteen_id: int):
     """The pending sample of a canteen, oldest first. NOT_FOUND unless the caller reviews it
     (its operators, administrators) or reads everything (auditors)."""
-    get_canteen(actor, canteen_id, lambda a, c: a.reads_everything or may_review(a, c))
+    rules.find_canteen(actor, canteen_id)
     return (_with_context().where(CleanPlateCheckin.canteen_id == canteen_id,
                                   CleanPlateCheckin.status == "pending_review")
             .order_by(CleanPlateCheckin.id))
@@ -150,7 +153,7 @@ def _station_matches(scene: str, canteen: Canteen) -> bool:
 
 def _photo(actor: Principal, attachment_id: int) -> Attachment:
     """The caller's own unbound "checkin" upload; ATTACHMENT_INVALID otherwise (as bind says)."""
-    photo = db.session.get(Attachment, attachment_id) if 0 < attachment_id <= 2**31 - 1 else None
+    photo = get_row(Attachment, attachment_id)
     if photo is None or photo.uploader_id != actor.user_id or photo.purpose != "checkin" or photo.order_id:
         raise AppError("ATTACHMENT_INVALID", details={"ids": [attachment_id]})
     return photo
@@ -164,7 +167,7 @@ def check_in(actor: Principal, booking_id: int, scene: str, attachment_id: int, 
              now: datetime | None = None, sample: Sampler | None = None) -> CleanPlateCheckin:
     """Check in the caller's served booking (caller commits). See the module docstring."""
     now = now or utcnow()
-    booking = db.session.get(MealBooking, booking_id) if 0 < booking_id <= 2**31 - 1 else None
+    booking = get_row(MealBooking, booking_id)
     ensure_visible(booking is not None and booking.user_id == actor.user_id)
     if booking.status != "served":
         raise AppError("CANTEEN_CHECKIN_NOT_SERVED", details={"status": booking.status})
@@ -212,7 +215,7 @@ def record(booking: MealBooking, photo: Attachment, status: str, *, now: datetim
 
 def _reviewable(actor: Principal, checkin_id: int) -> CleanPlateCheckin:
     checkin = get_visible(actor, checkin_id)
-    if not may_review(actor, db.session.get(Canteen, checkin.canteen_id)):
+    if not rules.manages(actor, db.session.get(Canteen, checkin.canteen_id)):
         raise AppError("FORBIDDEN")
     return checkin
 

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.lifecycle import SYSTEM
 from app.timeutil import utcnow
 from blueprints.canteen import booking as service
+from blueprints.canteen import rules
 from blueprints.canteen.rules import MEAL, operates, serves_on, serving_window
 from models import RoleGrant, User
 from models.canteen import Canteen, MealBooking, Special
@@ -65,7 +66,7 @@ def seed(now: datetime | None = None) -> None:
     worker = _counter_worker(canteen)
     if lunch is None or not diners:
         return
-    today = service.today(now)
+    today = rules.today(now)
 
     # The past serving days: lunches served at the counter; the habitual absentee misses
     # every third one (the most recent included).

@@ -33,8 +33,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db
-from app.timeutil import local, utcnow
+from app.extensions import db, get_row
+from app.timeutil import local
+from blueprints.canteen import rules
 from blueprints.canteen.rules import MEAL
 from models.canteen import MEALS, Dish, DishRating, MealBooking, Menu, MenuItem, Special
 
@@ -55,12 +56,6 @@ MIN_STARS, MAX_STARS = 1, 5
 MAX_ITEMS = 20
 # The menus and production counts show each dish's average over this many days.
 SUMMARY_DAYS = 90
-_MAX_ID = 2**31 - 1
-
-
-def clock() -> datetime:
-    """Now (tests replace it for the routes)."""
-    return utcnow()
 
 
 def window() -> timedelta:
@@ -70,7 +65,7 @@ def window() -> timedelta:
 # --- reading -----------------------------------------------------------------------------
 
 def _booking(booking_id: int) -> MealBooking | None:
-    return db.session.get(MealBooking, booking_id) if 0 < booking_id <= _MAX_ID else None
+    return get_row(MealBooking, booking_id)
 
 
 def get_readable(actor: Principal, booking_id: int) -> MealBooking:
@@ -100,7 +95,7 @@ def meal_dish_ids(booking: MealBooking) -> list[int]:
 
 def rating_status(booking: MealBooking, now: datetime | None = None) -> tuple[AppError | None, dict]:
     """(the error rating the booking's dishes would get now, or None; {finished_at, rateable_until})."""
-    now = now or clock()
+    now = now or rules.clock()
     facts: dict = {"finished_at": None, "rateable_until": None}
     if booking.status != "served":
         return AppError("CANTEEN_DISH_RATING_NOT_SERVED", details={
@@ -161,7 +156,7 @@ def dish_summary(dish_ids: Iterable[int], since: datetime | None = None) -> dict
 
 def recent_summary(dish_ids: Iterable[int], now: datetime | None = None) -> dict[int, dict]:
     """`dish_summary` over the last SUMMARY_DAYS days (what the menus and production counts show)."""
-    return dish_summary(dish_ids, since=(now or clock()) - timedelta(days=SUMMARY_DAYS))
+    return dish_summary(dish_ids, since=(now or rules.clock()) - timedelta(days=SUMMARY_DAYS))
 
 
 # --- rating ------------------------------------------------------------------------------
@@ -175,7 +170,7 @@ def rate_dishes(actor: Principal, booking_id: int, ratings: Iterable[Mapping], n
     """Rate (or re-rate) dishes of one of the actor's served bookings (see the module's rules):
     [{"dish_id": 3, "stars": 5}, ...]. Returns every dish rating of the booking. Writes in the
     caller's transaction; the caller commits."""
-    now = now or clock()
+    now = now or rules.clock()
     booking = _booking(booking_id)
     ensure_visible(booking is not None and booking.user_id == actor.user_id)
     ratings = [(int(r["dish_id"]), int(r["stars"])) for r in ratings]

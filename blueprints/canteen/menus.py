@@ -140,24 +140,10 @@ def weekday_text(day: date) -> str:
     return f"周{WEEKDAYS[day.weekday()]}"
 
 
-def today(now: datetime | None = None) -> date:
-    return local(now or utcnow()).date()
-
-
 # --- who ---------------------------------------------------------------------------------
 
-def can_operate(actor: Principal, canteen: Canteen) -> bool:
-    """Writes on a canteen's dishes, menus and specials: its operator or an administrator."""
-    return actor.is_admin or rules.operates(actor, canteen)
-
-
-def sees_internals(actor: Principal, canteen: Canteen) -> bool:
-    """Drafts, inactive dishes and production figures: operator, administrators, auditors."""
-    return actor.reads_everything or rules.operates(actor, canteen)
-
-
 def _ensure_operator(actor: Principal, canteen: Canteen) -> None:
-    if not can_operate(actor, canteen):
+    if not rules.manages(actor, canteen):
         raise AppError("FORBIDDEN", details={"canteen_id": canteen.id})
 
 
@@ -171,23 +157,22 @@ def check_range(first: date, last: date, max_days: int = MAX_RANGE_DAYS) -> None
 def list_canteens(actor: Principal, include_inactive: bool = False) -> list[Canteen]:
     stmt = select(Canteen).options(selectinload(Canteen.slots)).order_by(Canteen.id)
     canteens = list(db.session.execute(stmt).scalars())
-    return [c for c in canteens if c.is_active or (include_inactive and sees_internals(actor, c))]
+    return [c for c in canteens if c.is_active or (include_inactive and rules.reads_internals(actor, c))]
 
 
 def get_canteen(actor: Principal, canteen_id: int) -> Canteen:
-    canteen = db.session.get(Canteen, canteen_id)
-    ensure_visible(canteen is not None and (canteen.is_active or sees_internals(actor, canteen)))
-    return canteen
+    """An active canteen, or an inactive one for those who see internals; else NOT_FOUND."""
+    return rules.find_canteen(actor, canteen_id, lambda a, c: c.is_active or rules.reads_internals(a, c))
 
 
 def visible_slots(actor: Principal, canteen: Canteen) -> list[MealSlot]:
-    return [s for s in canteen.slots if s.is_active or sees_internals(actor, canteen)]
+    return [s for s in canteen.slots if s.is_active or rules.reads_internals(actor, canteen)]
 
 
 def get_slot(actor: Principal, slot_id: int) -> MealSlot:
     slot = db.session.get(MealSlot, slot_id)
     ensure_visible(slot is not None and ((slot.is_active and slot.canteen.is_active)
-                                         or sees_internals(actor, slot.canteen)))
+                                         or rules.reads_internals(actor, slot.canteen)))
     return slot
 
 
@@ -207,7 +192,7 @@ def schedule(slot: MealSlot, first: date, days: int) -> list[dict]:
 
 def canteen_view(actor: Principal, canteen: Canteen, days: int = 7, now: datetime | None = None) -> dict:
     """A canteen with its slots, their rules in Chinese and the next `days` days."""
-    first = today(now)
+    first = rules.today(now)
     slots = [{"slot": slot, "id": slot.id, "meal": slot.meal, "meal_label": MEALS[slot.meal],
               "serve_start": slot.serve_start, "serve_end": slot.serve_end,
               "open_days_ahead": slot.open_days_ahead, "cutoff_kind": slot.cutoff_kind,
@@ -220,7 +205,7 @@ def canteen_view(actor: Principal, canteen: Canteen, days: int = 7, now: datetim
     return {"id": canteen.id, "name": canteen.name, "company_id": canteen.company_id,
             "company_name": canteen_company_name(canteen), "place_id": canteen.place_id,
             "place_name": _place_name(canteen.place_id), "tray_station_id": canteen.tray_station_id,
-            "is_active": canteen.is_active, "operated": can_operate(actor, canteen), "slots": slots}
+            "is_active": canteen.is_active, "operated": rules.manages(actor, canteen), "slots": slots}
 
 
 def canteen_company_name(canteen: Canteen) -> str:
@@ -371,7 +356,7 @@ def update_slot(actor: Principal, slot_id: int, data: dict) -> MealSlot:
 
 def list_dishes(actor: Principal, canteen_id: int, include_inactive: bool = False) -> list[Dish]:
     canteen = get_canteen(actor, canteen_id)
-    if not sees_internals(actor, canteen):
+    if not rules.reads_internals(actor, canteen):
         raise AppError("FORBIDDEN", details={"canteen_id": canteen.id})
     stmt = select(Dish).where(Dish.canteen_id == canteen.id).order_by(Dish.category, Dish.name)
     if not include_inactive:
@@ -381,7 +366,7 @@ def list_dishes(actor: Principal, canteen_id: int, include_inactive: bool = Fals
 
 def get_dish(actor: Principal, dish_id: int) -> Dish:
     dish = db.session.get(Dish, dish_id)
-    ensure_visible(dish is not None and sees_internals(actor, db.session.get(Canteen, dish.canteen_id)))
+    ensure_visible(dish is not None and rules.reads_internals(actor, db.session.get(Canteen, dish.canteen_id)))
     return dish
 
 
@@ -496,7 +481,7 @@ def get_menu(actor: Principal, menu_id: int) -> Menu:
     if menu is None:
         raise AppError("NOT_FOUND")
     slot = db.session.get(MealSlot, menu.slot_id)
-    ensure_visible(sees_internals(actor, slot.canteen)
+    ensure_visible(rules.reads_internals(actor, slot.canteen)
                    or (menu.status == "published" and slot.is_active and slot.canteen.is_active))
     return menu
 
@@ -563,7 +548,7 @@ def menus_between(actor: Principal, canteen_id: int, first: date, last: date, sl
     active specials."""
     check_range(first, last)
     canteen = get_canteen(actor, canteen_id)
-    internal = sees_internals(actor, canteen)
+    internal = rules.reads_internals(actor, canteen)
     slots = {s.id: s for s in visible_slots(actor, canteen)}
     if slot_id is not None:
         ensure_visible(slot_id in slots)
@@ -647,7 +632,7 @@ def get_special(actor: Principal, special_id: int) -> Special:
     if special is None:
         raise AppError("NOT_FOUND")
     slot = db.session.get(MealSlot, special.slot_id)
-    ensure_visible(sees_internals(actor, slot.canteen))
+    ensure_visible(rules.reads_internals(actor, slot.canteen))
     return special
 
 
@@ -752,7 +737,7 @@ def list_specials(actor: Principal, canteen_id: int, first: date, last: date,
     administrators and auditors (FORBIDDEN for anyone else)."""
     check_range(first, last)
     canteen = get_canteen(actor, canteen_id)
-    if not sees_internals(actor, canteen):
+    if not rules.reads_internals(actor, canteen):
         raise AppError("FORBIDDEN", details={"canteen_id": canteen.id})
     slots = {s.id: s for s in visible_slots(actor, canteen)}
     found = specials_between(slots, first, last, include_inactive=True) if slots else {}

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from app.auth import Principal, ensure_visible
 from app.errors import AppError
-from app.extensions import db
+from app.extensions import db, get_row
 from blueprints.canteen import rules
 from blueprints.canteen.waste import check_range, effective_entries
 from models import Department
@@ -38,7 +38,6 @@ from models.canteen import (
     MealSlot,
 )
 
-MAX_ID = 2**31 - 1
 DEFAULT_MIN_SERVED = 10
 DEFAULT_TOP = 5
 
@@ -51,18 +50,8 @@ def _grams(kg: Decimal, per: int) -> float | None:
     return round(float(kg * 1000) / per, 1) if per else None
 
 
-def may_see_metrics(actor: Principal, canteen: Canteen) -> bool:
-    return actor.reads_everything or rules.operates(actor, canteen)
-
-
 def may_see_report(actor: Principal, canteen: Canteen) -> bool:
     return actor.reads_everything or actor.has_role("canteen_manager", "company", canteen.company_id)
-
-
-def get_canteen(actor: Principal, canteen_id: int, allow=may_see_metrics) -> Canteen:
-    canteen = db.session.get(Canteen, canteen_id) if 0 < canteen_id <= MAX_ID else None
-    ensure_visible(canteen is not None and allow(actor, canteen))
-    return canteen
 
 
 # --- the figures ---------------------------------------------------------------------------
@@ -139,7 +128,7 @@ def compute(canteen: Canteen, start: date, end: date) -> dict:
 
 
 def metrics(actor: Principal, canteen_id: int, start: date, end: date) -> dict:
-    return compute(get_canteen(actor, canteen_id), start, end)
+    return compute(rules.find_canteen(actor, canteen_id), start, end)
 
 
 # --- 红黑榜 ----------------------------------------------------------------------------------
@@ -189,7 +178,7 @@ def rankings(actor: Principal, start: date, end: date, canteen_id: int | None = 
     if actor.kind == "visitor":
         raise AppError("FORBIDDEN")
     if canteen_id is not None:
-        canteen = db.session.get(Canteen, canteen_id) if 0 < canteen_id <= MAX_ID else None
+        canteen = get_row(Canteen, canteen_id)
         ensure_visible(canteen is not None)
     eligible = [r for r in department_figures(start, end, canteen_id) if r["served"] >= min_served]
     return {"from": start, "to": end, "canteen_id": canteen_id, "min_served": min_served, "top": top,
@@ -228,7 +217,7 @@ def quarterly_report(actor: Principal, canteen_id: int, year: int, quarter: int,
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    canteen = get_canteen(actor, canteen_id, may_see_report)
+    canteen = rules.find_canteen(actor, canteen_id, may_see_report)
     start, end = quarter_bounds(year, quarter)
     periods = [("季度合计", start, end)]
     for month in range(3 * quarter - 2, 3 * quarter + 1):

@@ -49,7 +49,6 @@ from blueprints.canteen.menus import (
     MEALS,
     check_range,
     get_canteen,
-    sees_internals,
     visible_slots,
     weekday_text,
 )
@@ -151,7 +150,7 @@ def slot_production(slot: MealSlot, day: date, now: datetime | None = None) -> d
 
 def _production_canteen(actor: Principal, canteen_id: int) -> Canteen:
     canteen = get_canteen(actor, canteen_id)
-    if not sees_internals(actor, canteen):
+    if not rules.reads_internals(actor, canteen):
         raise AppError("FORBIDDEN", details={"canteen_id": canteen.id})
     return canteen
 

@@ -6,6 +6,7 @@ from app.auth import ApiBlueprint, current_principal
 from app.errors import ErrorSchema
 from app.extensions import db
 from blueprints.canteen import dish_ratings as service
+from blueprints.canteen import rules
 from blueprints.canteen.schemas_dish_ratings import BookingDishRatingsSchema, DishRatingBodySchema
 
 blp = ApiBlueprint("canteen_dish_ratings", __name__, url_prefix="/canteen", description="食堂：菜品评价")
@@ -28,7 +29,7 @@ def rate_dishes(body, booking_id):
     这餐本身的评价见 /api/v1/ratings（meal_booking）。
     """
     principal = current_principal()
-    now = service.clock()
+    now = rules.clock()
     service.rate_dishes(principal, booking_id, body["ratings"], now=now)
     db.session.commit()
     return service.read(principal, booking_id, now=now)
@@ -40,4 +41,4 @@ def rate_dishes(body, booking_id):
 @blp.alt_response(404, schema=ErrorSchema, description="不存在或无权查看 (NOT_FOUND)")
 def get_dish_ratings(booking_id):
     """这餐的菜品及本人评的星级（本人、本食堂运营单位、管理员、审计员；运营单位看不到星级）"""
-    return service.read(current_principal(), booking_id, now=service.clock())
+    return service.read(current_principal(), booking_id, now=rules.clock())

@@ -19,11 +19,23 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from app.auth import Principal
+from app.auth import Principal, ensure_visible
+from app.extensions import get_row
 from app.lifecycle import Lifecycle, Transition
-from app.timeutil import SHANGHAI
+from app.timeutil import SHANGHAI, local, utcnow
 from app.workcalendar import is_workday
 from models.canteen import BOOKING_STATES, Canteen, MealBooking, MealSlot
+
+
+def clock() -> datetime:
+    """Now (UTC). Canteen modules read the time through `rules.clock()` (or a `now=`
+    argument), so tests fix it in one place (the `booking_clock` fixture)."""
+    return utcnow()
+
+
+def today(now: datetime | None = None) -> date:
+    """The business date (Asia/Shanghai) of `now`, or of the clock."""
+    return local(now or clock()).date()
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -58,6 +70,25 @@ def operates(actor: Principal, canteen: Canteen) -> bool:
     return (actor.has_role("canteen_manager", "company", canteen.company_id)
             or actor.has_role("canteen_staff", "company", canteen.company_id)
             or actor.has_role("canteen_staff", "canteen", canteen.id))
+
+
+def manages(actor: Principal, canteen: Canteen) -> bool:
+    """Writes on a canteen's data (dishes, menus, specials, weighings, check-in reviews): its
+    operator or an administrator."""
+    return actor.is_admin or operates(actor, canteen)
+
+
+def reads_internals(actor: Principal, canteen: Canteen) -> bool:
+    """Drafts, inactive dishes, production counts, waste figures, metrics: its operator,
+    administrators and auditors."""
+    return actor.reads_everything or operates(actor, canteen)
+
+
+def find_canteen(actor: Principal, canteen_id: int, allow=reads_internals) -> Canteen:
+    """The canteen if `allow(actor, canteen)`; else NOT_FOUND (also for ids out of range)."""
+    canteen = get_row(Canteen, canteen_id)
+    ensure_visible(canteen is not None and allow(actor, canteen))
+    return canteen
 
 
 def _operates_booking(actor: Principal, booking: MealBooking) -> bool:

@@ -9,45 +9,31 @@ from marshmallow import validate
 from app.auth import current_principal_or_none
 from app.extensions import db
 from app.lifecycle import TimelineField
-from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, Id, LocalDateTime, PageArgs, computed, page_schema
 from blueprints.canteen import booking as service
+from blueprints.canteen import rules
 from blueprints.canteen.rules import MEAL, cutoff_at, serving_window
 from models.canteen import BOOKING_STATES, MEALS, PENALTY_KINDS, SPECIAL_KINDS, MealSlot
-
-MAX_ID = 2**31 - 1
-
-
-def computed(field_class: type[ma.fields.Field], fn, **kwargs) -> ma.fields.Field:
-    """A dump-only field of `field_class` whose value is fn(obj)."""
-
-    class Computed(field_class):
-        def get_value(self, obj, attr, accessor=None, default=ma.missing):
-            return fn(obj)
-
-    Computed.__name__ = field_class.__name__
-    return Computed(dump_only=True, **kwargs)
-
 
 # --- requests -------------------------------------------------------------------------------
 
 class DishChoiceSchema(ma.Schema):
-    dish_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    dish_id = Id(required=True)
     portion = ma.fields.String(load_default="full", validate=validate.OneOf(["full", "half"]),
                                metadata={"description": "full（整份，默认）或 half（半份），须为该菜品提供的份量"})
 
 
 class BookingCreateSchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID),
-                                metadata={"description": "餐次（食堂的早餐/午餐/晚餐）"})
+    slot_id = Id(required=True, metadata={"description": "餐次（食堂的早餐/午餐/晚餐）"})
     day = BusinessDate(required=True, metadata={"description": "用餐日期 YYYY-MM-DD", "example": "2026-06-03"})
-    special_id = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_ID),
-                                   metadata={"description": "同时预订该餐次当日的特色菜（限量，先到先得）"})
+    special_id = Id(load_default=None, allow_none=True,
+                    metadata={"description": "同时预订该餐次当日的特色菜（限量，先到先得）"})
     dishes = ma.fields.List(ma.fields.Nested(DishChoiceSchema), load_default=list, validate=validate.Length(max=20),
                             metadata={"description": "可选：预选当日已发布菜单中的菜品"})
 
 
 class WeekBookingSchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    slot_id = Id(required=True)
     days = ma.fields.List(BusinessDate(), required=True,
                           validate=validate.Length(min=1, max=service.WEEK_MAX_DAYS),
                           metadata={"description": f"用餐日期（1-{service.WEEK_MAX_DAYS} 天）"})
@@ -66,7 +52,7 @@ class MineArgs(PageArgs):
 
 class SpecialsArgs(ma.Schema):
     day = BusinessDate(required=True)
-    canteen_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    canteen_id = Id(load_default=None)
 
 
 class LiftSchema(ma.Schema):
@@ -114,7 +100,7 @@ def _end(b):
 def _now():
     # One "now" per request, so a page of bookings is judged at one instant.
     if "canteen_now" not in g:
-        g.canteen_now = service.clock()
+        g.canteen_now = rules.clock()
     return g.canteen_now
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas import BusinessDate, LocalDateTime
+from app.schemas import BusinessDate, Id, LocalDateTime
 from blueprints.canteen.dish_ratings import MAX_ITEMS, MAX_STARS, MIN_STARS, SUMMARY_DAYS
-
-_ID = validate.Range(min=1, max=2**31 - 1)
 
 
 class DishRatingFiguresSchema(ma.Schema):
@@ -19,7 +17,7 @@ class DishRatingFiguresSchema(ma.Schema):
 
 
 class DishStarsSchema(ma.Schema):
-    dish_id = ma.fields.Integer(required=True, validate=_ID)
+    dish_id = Id(required=True)
     stars = ma.fields.Integer(required=True, validate=validate.Range(min=MIN_STARS, max=MAX_STARS),
                               metadata={"description": f"{MIN_STARS}-{MAX_STARS} 星"})
 

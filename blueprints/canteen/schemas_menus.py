@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.extensions import db
-from app.schemas import BusinessDate, LocalDateTime
+from app.schemas import BusinessDate, LocalDateTime, Trimmed
 from blueprints.attachments.schemas import AttachmentRefSchema
 from blueprints.canteen.dish_ratings import SUMMARY_DAYS
 from blueprints.canteen.menus import MAX_SCHEDULE_DAYS, PORTIONS, price_text
@@ -38,11 +38,6 @@ class HourMinute(ma.fields.String):
             except ValueError:
                 continue
         raise ma.ValidationError("时间格式应为 HH:MM")
-
-
-class _Trimmed(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 # --- canteens and slots ------------------------------------------------------------------
@@ -105,7 +100,7 @@ class CanteenDetailArgs(ma.Schema):
 
 
 class CanteenBodySchema(ma.Schema):
-    name = _Trimmed(required=True, validate=validate.Length(min=1, max=100))
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=100))
     company_id = ma.fields.Integer(required=True, metadata={"description": "运营单位（餐饮服务单位）"})
     place_id = ma.fields.Integer(allow_none=True, load_default=None)
     tray_station_id = ma.fields.Integer(allow_none=True, load_default=None)
@@ -113,7 +108,7 @@ class CanteenBodySchema(ma.Schema):
 
 
 class CanteenPatchSchema(ma.Schema):
-    name = _Trimmed(validate=validate.Length(min=1, max=100))
+    name = Trimmed(validate=validate.Length(min=1, max=100))
     company_id = ma.fields.Integer()
     place_id = ma.fields.Integer(allow_none=True)
     tray_station_id = ma.fields.Integer(allow_none=True)
@@ -182,9 +177,9 @@ class MenuDishSchema(DishSchema):
 
 
 class DishBodySchema(ma.Schema):
-    name = _Trimmed(required=True, validate=validate.Length(min=1, max=60))
-    category = _Trimmed(load_default="", validate=validate.Length(max=30))
-    allergens = ma.fields.List(_Trimmed(validate=validate.Length(min=1, max=30)), load_default=list,
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=60))
+    category = Trimmed(load_default="", validate=validate.Length(max=30))
+    allergens = ma.fields.List(Trimmed(validate=validate.Length(min=1, max=30)), load_default=list,
                                validate=validate.Length(max=10))
     price_cents = ma.fields.Integer(allow_none=True, load_default=None,
                                     validate=validate.Range(min=0, max=100000))
@@ -193,18 +188,18 @@ class DishBodySchema(ma.Schema):
                               metadata={"description": _PORTIONS_DOC})
     photo_id = ma.fields.Integer(allow_none=True, load_default=None,
                                  metadata={"description": "本人上传的图片 id（POST /api/v1/attachments）"})
-    description = _Trimmed(load_default="", validate=validate.Length(max=200))
+    description = Trimmed(load_default="", validate=validate.Length(max=200))
 
 
 class DishPatchSchema(ma.Schema):
-    name = _Trimmed(validate=validate.Length(min=1, max=60))
-    category = _Trimmed(validate=validate.Length(max=30))
-    allergens = ma.fields.List(_Trimmed(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=10))
+    name = Trimmed(validate=validate.Length(min=1, max=60))
+    category = Trimmed(validate=validate.Length(max=30))
+    allergens = ma.fields.List(Trimmed(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=10))
     price_cents = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100000))
     portions = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(PORTIONS))),
                               validate=validate.Length(min=1, max=2))
     photo_id = ma.fields.Integer(allow_none=True)
-    description = _Trimmed(validate=validate.Length(max=200))
+    description = Trimmed(validate=validate.Length(max=200))
     is_active = ma.fields.Boolean()
 
 
@@ -277,7 +272,7 @@ class MenuBodySchema(ma.Schema):
     day = BusinessDate(required=True)
     dish_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=validate.Length(min=1, max=60),
                               metadata={"description": "按展示顺序"})
-    note = _Trimmed(load_default="", validate=validate.Length(max=200))
+    note = Trimmed(load_default="", validate=validate.Length(max=200))
 
 
 class SpecialBodySchema(ma.Schema):
@@ -285,7 +280,7 @@ class SpecialBodySchema(ma.Schema):
     day = BusinessDate(required=True)
     kind = ma.fields.String(required=True, validate=validate.OneOf(list(SPECIAL_KINDS)),
                             metadata={"description": _KINDS_DOC})
-    name = _Trimmed(required=True, validate=validate.Length(min=1, max=60))
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=60))
     dish_id = ma.fields.Integer(allow_none=True, load_default=None)
     price_cents = ma.fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=100000))
     portions_total = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=100000))
@@ -294,7 +289,7 @@ class SpecialBodySchema(ma.Schema):
 
 class SpecialPatchSchema(ma.Schema):
     kind = ma.fields.String(validate=validate.OneOf(list(SPECIAL_KINDS)))
-    name = _Trimmed(validate=validate.Length(min=1, max=60))
+    name = Trimmed(validate=validate.Length(min=1, max=60))
     dish_id = ma.fields.Integer(allow_none=True)
     price_cents = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100000))
     portions_total = ma.fields.Integer(validate=validate.Range(min=1, max=100000), metadata={

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.extensions import db
-from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, Id, LocalDateTime, PageArgs, page_schema
 from blueprints.attachments.schemas import AttachmentRefSchema
 from blueprints.canteen import checkins
 from blueprints.canteen.metrics import DEFAULT_MIN_SERVED, DEFAULT_TOP
@@ -18,8 +18,6 @@ from models import User
 from models.attachments import Attachment
 from models.canteen import CHECKIN_STATES, MEALS, WASTE_STAGES, MealBooking, MealSlot
 
-MAX_ID = 2**31 - 1
-_ID = validate.Range(min=1, max=MAX_ID)
 STAGE_DOC = "环节：" + "，".join(f"{k} {v}" for k, v in WASTE_STAGES.items())
 STATUS_DOC = "状态：" + "，".join(f"{k} {v}" for k, v in CHECKIN_STATES.items())
 
@@ -40,10 +38,10 @@ def _meal_label(meal: str) -> str:
 # --- check-ins -----------------------------------------------------------------------------
 
 class CheckinBodySchema(ma.Schema):
-    booking_id = ma.fields.Integer(required=True, validate=_ID, metadata={"description": "已取餐的预订"})
+    booking_id = Id(required=True, metadata={"description": "已取餐的预订"})
     scene = ma.fields.String(required=True, validate=validate.Length(min=1, max=SCENE_MAX_LENGTH), metadata={
         "description": "扫描回盘处小程序码得到的 scene（如 p=12，即回盘处地点的 scene）"})
-    attachment_id = ma.fields.Integer(required=True, validate=_ID, metadata={
+    attachment_id = Id(required=True, metadata={
         "description": "空盘照片：先以 purpose=checkin 上传（POST /api/v1/attachments），再把 id 填在这里"})
 
 
@@ -78,7 +76,7 @@ ReviewCheckinPageSchema = page_schema(ReviewCheckinSchema, "CanteenReviewCheckin
 
 
 class ReviewArgs(PageArgs):
-    canteen_id = ma.fields.Integer(required=True, validate=_ID)
+    canteen_id = Id(required=True)
 
 
 class RejectBodySchema(ma.Schema):
@@ -90,7 +88,7 @@ class RejectBodySchema(ma.Schema):
 # --- diner counts --------------------------------------------------------------------------
 
 class DinerCountBodySchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True, validate=_ID)
+    slot_id = Id(required=True)
     day = BusinessDate(required=True)
     diners = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=100000),
                                metadata={"description": "实际就餐人数（含未预订的）"})
@@ -108,7 +106,7 @@ class DinerCountSchema(ma.Schema):
 
 
 class RangeArgs(ma.Schema):
-    canteen_id = ma.fields.Integer(required=True, validate=_ID)
+    canteen_id = Id(required=True)
     from_ = BusinessDate(required=True, data_key="from", metadata={"description": "开始日期（含）"})
     to = BusinessDate(required=True, metadata={"description": "结束日期（含），最长一年"})
 
@@ -130,13 +128,13 @@ _NOTE = validate.Length(max=200)
 
 
 class WasteBodySchema(ma.Schema):
-    slot_id = ma.fields.Integer(required=True, validate=_ID)
+    slot_id = Id(required=True)
     day = BusinessDate(required=True)
     stage = ma.fields.String(required=True, validate=validate.OneOf(list(WASTE_STAGES)),
                              metadata={"description": STAGE_DOC})
     kg = _KG
     note = ma.fields.String(load_default="", validate=_NOTE)
-    photo_id = ma.fields.Integer(load_default=None, validate=_ID, metadata={
+    photo_id = Id(load_default=None, metadata={
         "description": "称重照片：本人上传、用途为 waste 的照片 id（可选）"})
 
 
@@ -215,7 +213,7 @@ class MetricsSchema(ma.Schema):
 class RankingArgs(ma.Schema):
     from_ = BusinessDate(required=True, data_key="from")
     to = BusinessDate(required=True)
-    canteen_id = ma.fields.Integer(load_default=None, validate=_ID, metadata={"description": "只看某个食堂（可选）"})
+    canteen_id = Id(load_default=None, metadata={"description": "只看某个食堂（可选）"})
     min_served = ma.fields.Integer(load_default=DEFAULT_MIN_SERVED, validate=validate.Range(min=1, max=100000),
                                    metadata={"description": "参与排名的最少已取餐份数"})
     top = ma.fields.Integer(load_default=DEFAULT_TOP, validate=validate.Range(min=1, max=50),
@@ -249,6 +247,6 @@ class RankingSchema(ma.Schema):
 
 
 class QuarterlyArgs(ma.Schema):
-    canteen_id = ma.fields.Integer(required=True, validate=_ID)
+    canteen_id = Id(required=True)
     year = ma.fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     quarter = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=4))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db, violated_constraint
+from app.extensions import db, get_row, violated_constraint
 from app.timeutil import local, utcnow
 from blueprints.attachments import service as attachments
 from blueprints.canteen import rules
@@ -43,27 +43,19 @@ register_codes({
                               "Canteen figures: `from` after `to`, or a range longer than 366 days."),
 })
 
-MAX_ID = 2**31 - 1
 MAX_RANGE_DAYS = 366
 
 
-def operates_or_admin(actor: Principal, canteen: Canteen) -> bool:
-    return actor.is_admin or rules.operates(actor, canteen)
-
-
-def reads(actor: Principal, canteen: Canteen) -> bool:
-    return actor.reads_everything or rules.operates(actor, canteen)
-
-
 # A weighing's photo is seen by whoever reads the canteen's figures.
-attachments.register_holder("waste_entry", WasteEntry,
-                            visible=lambda actor, entry: reads(actor, db.session.get(Canteen, entry.canteen_id)))
+attachments.register_holder(
+    "waste_entry", WasteEntry,
+    visible=lambda actor, entry: rules.reads_internals(actor, db.session.get(Canteen, entry.canteen_id)))
 
 
 def _slot_for_entry(actor: Principal, slot_id: int) -> MealSlot:
     """The slot, if the caller enters figures for its canteen; NOT_FOUND otherwise."""
-    slot = db.session.get(MealSlot, slot_id) if 0 < slot_id <= MAX_ID else None
-    ensure_visible(slot is not None and operates_or_admin(actor, slot.canteen))
+    slot = get_row(MealSlot, slot_id)
+    ensure_visible(slot is not None and rules.manages(actor, slot.canteen))
     return slot
 
 
@@ -100,7 +92,7 @@ def set_diner_count(actor: Principal, slot_id: int, day: date, diners: int, *,
 
 
 def diner_counts_query(actor: Principal, canteen_id: int, start: date, end: date):
-    canteen = get_canteen(actor, canteen_id)
+    canteen = rules.find_canteen(actor, canteen_id)
     check_range(start, end)
     return (select(DinerCount).where(DinerCount.canteen_id == canteen.id, DinerCount.day.between(start, end))
             .order_by(DinerCount.day, DinerCount.slot_id))
@@ -108,10 +100,6 @@ def diner_counts_query(actor: Principal, canteen_id: int, start: date, end: date
 
 # --- waste weighings -----------------------------------------------------------------------
 
-def get_canteen(actor: Principal, canteen_id: int) -> Canteen:
-    canteen = db.session.get(Canteen, canteen_id) if 0 < canteen_id <= MAX_ID else None
-    ensure_visible(canteen is not None and reads(actor, canteen))
-    return canteen
 
 
 def add_waste(actor: Principal, slot_id: int, day: date, stage: str, kg: Decimal, note: str = "", *,
@@ -139,8 +127,8 @@ def correct_waste(actor: Principal, entry_id: int, kg: Decimal, note: str, *,
     """Append a correction of `entry_id` (caller commits). NOT_FOUND unless the caller
     enters figures for its canteen; CANTEEN_WASTE_ALREADY_CORRECTED when it has one."""
     now = now or utcnow()
-    original = db.session.get(WasteEntry, entry_id) if 0 < entry_id <= MAX_ID else None
-    ensure_visible(original is not None and operates_or_admin(actor, db.session.get(Canteen, original.canteen_id)))
+    original = get_row(WasteEntry, entry_id)
+    ensure_visible(original is not None and rules.manages(actor, db.session.get(Canteen, original.canteen_id)))
     newer = _newer(original.id)
     if newer is not None:
         raise AppError("CANTEEN_WASTE_ALREADY_CORRECTED", details={"newer_id": newer})
@@ -177,7 +165,7 @@ def effective_entries(canteen_id: int, start: date, end: date) -> list[WasteEntr
 def waste_report(actor: Principal, canteen_id: int, start: date, end: date) -> dict:
     """{"effective": the figures that count (with the chain's original id and how many
     corrections it had), "history": every row of the period, oldest first}."""
-    canteen = get_canteen(actor, canteen_id)
+    canteen = rules.find_canteen(actor, canteen_id)
     check_range(start, end)
     rows = list(db.session.execute(
         select(WasteEntry).where(WasteEntry.canteen_id == canteen.id, WasteEntry.day.between(start, end))

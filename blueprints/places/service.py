@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.auth import Principal, ensure_visible
 from app.errors import AppError, register_codes
-from app.extensions import db, violated_constraint
+from app.extensions import MAX_ID, db, violated_constraint
 from miniapp_api import codes
 from models.places import PLACE_KINDS, PLACE_PARENT_KINDS, Place
 
@@ -29,7 +29,6 @@ register_codes({
                            "with rooms turned into a room)."),
 })
 
-MAX_ID = 2**31 - 1
 SCENE_TYPE = "place"
 SCENE_PREFIX = "p"
 

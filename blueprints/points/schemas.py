@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, Id, LocalDateTime, PageArgs, page_schema
 from models.points import TRANSACTION_KINDS
 
 KIND_DESCRIPTION = "类型：" + "，".join(f"{k} {v}" for k, v in TRANSACTION_KINDS.items())
@@ -67,7 +67,7 @@ class PointsRuleSchema(ma.Schema):
 
 
 class PointsAdjustmentBodySchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    user_id = Id(required=True)
     amount = ma.fields.Integer(required=True, strict=True, validate=[
         validate.Range(min=-100000, max=100000), validate.NoneOf([0], error="调整积分不能为 0")],
         metadata={"description": "正数加分，负数扣分（不能使余额为负）"})

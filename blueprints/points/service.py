@@ -46,14 +46,13 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app import audit
 from app.errors import AppError
-from app.extensions import db
+from app.extensions import db, get_row
 from app.timeutil import SHANGHAI, local, utcnow
 from models import User
 from models.points import PointsAccount, PointsRule, PointsTransaction
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**31 - 1
 REFERENCE_MAX = 160  # points_transaction.reference
 NOTE_MAX = 200  # points_transaction.note (notes, and the reasons of adjustments and reversals)
 EXPIRING_SOON_DAYS = 30
@@ -155,7 +154,7 @@ def transaction_query(user_id: int, kind: str | None = None):
 
 def get_user(user_id: int) -> User:
     """The user (for administrators' views of a ledger); NOT_FOUND for an unknown id."""
-    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    user = get_row(User, user_id)
     if user is None:
         raise AppError("NOT_FOUND")
     return user

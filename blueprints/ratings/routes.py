@@ -3,13 +3,10 @@ and the follow-ups of ratings of 2 stars or fewer (件件有问询、事事有�
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from app.auth import ApiBlueprint, current_principal
 from app.errors import ErrorSchema
 from app.extensions import db
 from app.schemas import paginate
-from app.timeutil import SHANGHAI
 from blueprints.ratings import service
 from blueprints.ratings.schemas import (
     AdminListArgs,
@@ -129,12 +126,8 @@ def list_ratings(args):
 @blp.response(200, RatingSummarySchema)
 def rating_summary(args):
     """评价统计（管理员、审计员）：数量、平均星级、各星级分布、差评数"""
-    since = until = None
-    if args.get("date_from"):
-        since = datetime.combine(args["date_from"], time.min, SHANGHAI)
-    if args.get("date_to"):
-        until = datetime.combine(args["date_to"] + timedelta(days=1), time.min, SHANGHAI)
-    return service.summary(args.get("service_type"), args.get("company_id"), since, until)
+    return service.summary(args.get("service_type"), args.get("company_id"), date_from=args.get("date_from"),
+                           date_to=args.get("date_to"))
 
 
 @blp.get("/ratings/<int:rating_id>")

@@ -13,25 +13,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.lifecycle import TimelineField
-from app.schemas import BusinessDate, LocalDateTime, PageArgs, page_schema
+from app.schemas import BusinessDate, Id, LocalDateTime, PageArgs, computed, page_schema
 from blueprints.ratings import service
 from blueprints.ratings.service import ANONYMOUS, FOLLOWUP
 from models.ratings import COMMENT_MAX, FOLLOWUP_STATUSES, FOLLOWUP_TEXT_MAX, MAX_TAGS, TAG_MAX_LENGTH
-
-MAX_ID = 2**31 - 1
-
-
-def computed(field_class: type[ma.fields.Field], fn, **kwargs) -> ma.fields.Field:
-    """A dump-only field of `field_class` (so the API document names its type) whose value is
-    fn(obj)."""
-
-    class Computed(field_class):
-        def get_value(self, obj, attr, accessor=None, default=ma.missing):
-            return fn(obj)
-
-    Computed.__name__ = field_class.__name__
-    return Computed(dump_only=True, **kwargs)
-
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -45,7 +30,7 @@ def _tags_field(**kwargs):
 class RatingBodySchema(ma.Schema):
     service_type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32),
                                     metadata={"description": "订单类型（服务类型），例如 repair", "example": "repair"})
-    order_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    order_id = Id(required=True)
     stars = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=5), metadata={"example": 5})
     tags = _tags_field(load_default=list)
     comment = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=COMMENT_MAX),
@@ -90,12 +75,11 @@ class MineArgs(PageArgs):
 
 
 class ReceivedArgs(_RatingFilterArgs):
-    company_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
-                                   metadata={"description": "只看其中一个本单位（属于多个单位时）"})
+    company_id = Id(metadata={"description": "只看其中一个本单位（属于多个单位时）"})
 
 
 class AdminListArgs(_RatingFilterArgs):
-    company_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    company_id = Id()
     has_followup = ma.fields.Boolean(metadata={"description": "是否有差评回访"})
     followup_status = ma.fields.String(validate=validate.OneOf(FOLLOWUP_STATUSES))
     flagged = ma.fields.Boolean(metadata={"description": "内容安全结果为“需人工复核”（review）"})
@@ -103,7 +87,7 @@ class AdminListArgs(_RatingFilterArgs):
 
 class SummaryArgs(ma.Schema):
     service_type = ma.fields.String(validate=validate.Length(min=1, max=32))
-    company_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    company_id = Id()
     date_from = BusinessDate(metadata={"description": "评价日期（北京时间）起，含当天"})
     date_to = BusinessDate(metadata={"description": "评价日期（北京时间）止，含当天"})
 
@@ -114,8 +98,7 @@ class SummaryArgs(ma.Schema):
 
 class OptionsArgs(ma.Schema):
     service_type = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
-    order_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
-                                 metadata={"description": "给出时回答该订单能否评价、评价截止时间、是否已评价"})
+    order_id = Id(metadata={"description": "给出时回答该订单能否评价、评价截止时间、是否已评价"})
 
 
 class FollowupListArgs(PageArgs):
@@ -123,7 +106,7 @@ class FollowupListArgs(PageArgs):
                               metadata={"description": "open 待处理 / in_progress 处理中 / closed 已办结"})
     overdue = ma.fields.Boolean(metadata={"description": "超过 3 个工作日未办结"})
     service_type = ma.fields.String(validate=validate.Length(min=1, max=32))
-    company_id = ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    company_id = Id()
 
 
 class RatingFollowupStartSchema(ma.Schema):

@@ -46,7 +46,7 @@ from app.auth import Principal, ensure_visible
 from app.errors import AppError
 from app.extensions import db
 from app.lifecycle import LIFECYCLES, SYSTEM, Lifecycle, Transition
-from app.notify import notify
+from app.notify import notify, register_templates
 from app.timeutil import SHANGHAI, utcnow
 from app.workcalendar import add_working_hours, working_hours_per_day
 from blueprints.points import service as points
@@ -60,6 +60,19 @@ from models.ratings import (
     Rating,
     RatingFollowup,
 )
+
+register_templates({
+    # The answer to a low rating (blueprints/ratings: a follow-up closed by an administrator).
+    # Context: service, stars, rated_at, reply, replied_at, rating_id, followup_id.
+    "rating_followup_reply": {
+        "template_id": "",
+        "title": "您对{service}的评价已有答复",
+        "body": "您于{rated_at:%m月%d日}对{service}的评价（{stars}星）已办结。答复：{reply}",
+        "page": "pages/ratings/detail?id={rating_id}",
+        "fields": {"thing1": "{service}", "phrase2": "已办结", "thing3": "{reply}", "time4": "{replied_at}"},
+        "long_term": False,
+    },
+})
 
 ANONYMOUS = "匿名"
 # A follow-up not closed within this many working days (of WORK_HOURS on the working
@@ -395,11 +408,12 @@ def admin_query(service_type=None, company_id=None, stars_min=None, stars_max=No
 
 
 def summary(service_type: str | None = None, company_id: int | None = None, since: datetime | None = None,
-            until: datetime | None = None) -> dict:
-    """Numbers of the ratings made in [since, until): {count, average (2 decimals, None when
-    there are none), distribution {1..5: count}, low_count (LOW_STARS or fewer)}."""
+            until: datetime | None = None, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """Numbers of the ratings made in [since, until) and on the Asia/Shanghai days date_from..
+    date_to (both included): {count, average (2 decimals, None when there are none),
+    distribution {1..5: count}, low_count (LOW_STARS or fewer)}."""
     stmt = _filter(select(Rating.stars, func.count()).group_by(Rating.stars), service_type=service_type,
-                   company_id=company_id, since=since, until=until)
+                   company_id=company_id, since=since, until=until, date_from=date_from, date_to=date_to)
     distribution = dict.fromkeys(range(1, 6), 0)
     for stars, count in db.session.execute(stmt):
         distribution[stars] = count

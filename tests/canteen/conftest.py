@@ -61,8 +61,8 @@ def kitchen(make) -> Kitchen:
 def booking_clock(monkeypatch):
     """Set the clock the booking routes and the pickup scan check use (booking tests):
     booking_clock(aware datetime)."""
-    from blueprints.canteen import booking
+    from blueprints.canteen import rules
 
     def set_clock(moment):
-        monkeypatch.setattr(booking, "clock", lambda: moment)
+        monkeypatch.setattr(rules, "clock", lambda: moment)
     return set_clock

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select, update
 
 from app.extensions import db
 from blueprints.canteen import dish_ratings as service
-from blueprints.canteen import production
+from blueprints.canteen import production, rules
 from models import User
 from models.canteen import DishRating, MealBooking, Menu
 from models.platform import OrderTransition
@@ -42,7 +42,7 @@ def served(kitchen, user, slot=None, day=WED, status="served", dishes=None, serv
 @pytest.fixture
 def clock(monkeypatch):
     def set_clock(moment):
-        monkeypatch.setattr(service, "clock", lambda: moment)
+        monkeypatch.setattr(rules, "clock", lambda: moment)
     return set_clock
 
 

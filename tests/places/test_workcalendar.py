@@ -9,7 +9,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from app import workcalendar as wc
 from app.extensions import db
@@ -65,6 +65,8 @@ def calendar_queries(app):
 ])
 def test_is_workday(cal, day, expected):
     assert wc.is_workday(day) is expected
+    # the same rule in SQL, for statements that decide it per row
+    assert db.session.execute(text(f"SELECT {wc.workday_sql('d')}"), {"d": day}).scalar() is expected
 
 
 def test_is_workday_of_a_datetime_uses_the_shanghai_date(cal):
