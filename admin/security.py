@@ -34,7 +34,7 @@ from blueprints.identity.service import manages_company
 from models import COMPANY_KINDS, User
 
 # Roles that may sign in to the panel at all.
-PANEL_ROLES = ("admin", "auditor", "canteen_manager", "property_dispatcher")
+PANEL_ROLES = ("admin", "auditor", "canteen_manager", "property_dispatcher", "room_approver")
 # Contractor managers: they see only the views built for them, scoped to their company.
 MANAGER_ROLES = tuple(sorted({role for _, _, managers in COMPANY_KINDS.values() for role in managers}))
 

@@ -25,6 +25,7 @@ from admin.views.passes import add_views as add_scan_views
 from admin.views.places import CalendarDayView, PlaceView
 from admin.views.points import add_views as add_points_views
 from admin.views.ratings import add_views as add_rating_views
+from admin.views.rooms import add_views as add_room_views
 from models import AuditLog, CalendarDay, Company, Department, InviteCode, Place, User
 
 LOCALE = "zh_Hans_CN"
@@ -83,6 +84,7 @@ def setup_admin(app: Flask) -> Admin:
     add_canteen_menu_views(admin)
     add_canteen_booking_views(admin)
     add_canteen_waste_views(admin)
+    add_room_views(admin)
     add_rating_views(admin)
     add_points_views(admin)
     add_attachment_views(admin)

@@ -118,6 +118,17 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "CANTEEN_SUSPEND_DAYS": _int("CANTEEN_SUSPEND_DAYS", 7),
         "CANTEEN_CHECKIN_SAMPLE_RATE": float(_env("CANTEEN_CHECKIN_SAMPLE_RATE", "0.05")),
         "CANTEEN_FORECAST_WEEKS": _int("CANTEEN_FORECAST_WEEKS", 4),
+        # Meeting rooms (blueprints/rooms): no-shows within a rolling window of days suspend
+        # booking for ROOM_SUSPEND_DAYS at ROOM_NO_SHOW_LIMIT; reminders this many minutes
+        # before the start; a waitlist offer stands this long; a recurring booking has at most
+        # ROOM_SERIES_MAX occurrences; service tasks are due this long before the start.
+        "ROOM_NO_SHOW_WINDOW_DAYS": _int("ROOM_NO_SHOW_WINDOW_DAYS", 30),
+        "ROOM_NO_SHOW_LIMIT": _int("ROOM_NO_SHOW_LIMIT", 3),
+        "ROOM_SUSPEND_DAYS": _int("ROOM_SUSPEND_DAYS", 14),
+        "ROOM_REMINDER_MINUTES": _int("ROOM_REMINDER_MINUTES", 15),
+        "ROOM_WAITLIST_OFFER_MINUTES": _int("ROOM_WAITLIST_OFFER_MINUTES", 30),
+        "ROOM_SERIES_MAX": _int("ROOM_SERIES_MAX", 60),
+        "ROOM_SERVICE_LEAD_MINUTES": _int("ROOM_SERVICE_LEAD_MINUTES", 30),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
         # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.

@@ -48,6 +48,11 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           "删除超时未关联订单的上传照片 (delete uploads never bound to an order)"),
     Sweep("canteen_no_shows", "blueprints.canteen.booking:mark_no_shows", 300,
           "把服务时段结束仍未取餐的预订标记为未取餐，并按规则警告或暂停报餐 (no-shows and their penalties)"),
+    Sweep("rooms_deadlines", "blueprints.rooms.loop:run_deadlines", 60,
+          "会议室到期处理：审批超时、未签到自动释放并通知候补、会议结束、候补通知过期 "
+          "(lapse, release no-shows, close ended meetings, expire waitlist offers)"),
+    Sweep("rooms_reminders", "blueprints.rooms.loop:send_reminders", 60,
+          "会前提醒组织人和参会人 (remind organisers and attendees before meetings)"),
     Sweep("points_expire", "blueprints.points.service:expire_due", 3600,
           "过期到期的积分 (expire points past their validity)"),
 )}

@@ -48,7 +48,7 @@ register_codes({
 })
 
 PURPOSES = {"checkin": "光盘打卡", "repair": "报修", "completion": "完工", "suggestion": "建议",
-            "dish": "菜品", "waste": "浪费称重"}
+            "dish": "菜品", "waste": "浪费称重", "room": "会议室"}
 VERDICTS = {"pass": "通过", "review": "待人工复核", "skipped": "未检测（未配置微信）"}
 CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
 

@@ -18,7 +18,9 @@ from models import ApiToken, User
 CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.notifications.ownership_cases",
                 "tests.attachments.ownership_cases", "tests.ratings.ownership_cases", "tests.points.ownership_cases",
                 "tests.canteen.ownership_cases_booking", "tests.canteen.ownership_cases_menus",
-                "tests.canteen.ownership_cases_waste", "tests.canteen.ownership_cases_dish_ratings"]
+                "tests.canteen.ownership_cases_waste", "tests.canteen.ownership_cases_dish_ratings",
+                "tests.rooms.ownership_cases_search", "tests.rooms.ownership_cases_booking",
+                "tests.rooms.ownership_cases_loop", "tests.rooms.ownership_cases_services"]
 CASES: dict[tuple[str, str], callable] = {}
 
 
