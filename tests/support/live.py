@@ -62,7 +62,10 @@ def run_gunicorn(app_spec: str, workers: int, env: dict, run_dir: Path, *,
     with output.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-             "--graceful-timeout", "2", "--access-logfile", str(access_log),
+             # --preload: the app is loaded once before the workers fork, so every worker is
+             # ready when the first answers /healthz (a race meant to span processes otherwise
+             # lands on the one worker that finished importing first, on a loaded machine).
+             "--preload", "--graceful-timeout", "2", "--access-logfile", str(access_log),
              "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", app_spec],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
