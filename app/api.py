@@ -37,10 +37,12 @@ def init_api(app: Flask) -> Api:
     from blueprints.points.routes import blp as points_blp
     from blueprints.ratings.routes import blp as ratings_blp
     from blueprints.rooms import BLUEPRINTS as rooms_blps
+    from blueprints.visitors import BLUEPRINTS as visitors_blps
     from miniapp_api.routes import blp as wx_blp
 
     for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp,
-                attachments_blp, ratings_blp, points_blp, *canteen_blps, *rooms_blps):
+                attachments_blp, ratings_blp, points_blp, *canteen_blps, *rooms_blps,
+                *visitors_blps):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     app.extensions["api"] = api
     return api

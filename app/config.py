@@ -129,6 +129,21 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "ROOM_WAITLIST_OFFER_MINUTES": _int("ROOM_WAITLIST_OFFER_MINUTES", 30),
         "ROOM_SERIES_MAX": _int("ROOM_SERIES_MAX", 60),
         "ROOM_SERVICE_LEAD_MINUTES": _int("ROOM_SERVICE_LEAD_MINUTES", 30),
+        # Visitors (blueprints/visitors): the privacy notice's current version (a visitor
+        # consents to it before any ID number is stored); a pass is valid from this long
+        # before a visit's window; a window is at most VISIT_MAX_HOURS long and starts at most
+        # VISIT_ADVANCE_DAYS ahead; at most VISIT_MAX_COMPANIONS people come along and a
+        # recurring application has at most VISIT_SERIES_MAX visits; an invitation link
+        # lives VISIT_INVITATION_DAYS; personal data is anonymised VISIT_RETENTION_DAYS after
+        # an application's last visit ends.
+        "VISIT_NOTICE_VERSION": _env("VISIT_NOTICE_VERSION", "2026-01"),
+        "VISIT_EARLY_MINUTES": _int("VISIT_EARLY_MINUTES", 30),
+        "VISIT_MAX_HOURS": _int("VISIT_MAX_HOURS", 12),
+        "VISIT_ADVANCE_DAYS": _int("VISIT_ADVANCE_DAYS", 30),
+        "VISIT_MAX_COMPANIONS": _int("VISIT_MAX_COMPANIONS", 9),
+        "VISIT_SERIES_MAX": _int("VISIT_SERIES_MAX", 12),
+        "VISIT_INVITATION_DAYS": _int("VISIT_INVITATION_DAYS", 7),
+        "VISIT_RETENTION_DAYS": _int("VISIT_RETENTION_DAYS", 180),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
         # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.

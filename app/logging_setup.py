@@ -1,4 +1,4 @@
-"""Logging that never writes a phone number or a WeChat session key."""
+"""Logging that never writes a phone number, a resident ID number or a WeChat session key."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import logging
 import re
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+# An 18-character resident ID number (GB 11643), masked as in responses: 110***********1234.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _SECRET = re.compile(r"(session_key|secret|access_token|password)(['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+",
                      re.IGNORECASE)
 
 
 def redact(text: str) -> str:
+    text = _RESIDENT_ID.sub(r"\1***********\2", text)
     text = _PHONE.sub(r"\1****\2", text)
     return _SECRET.sub(r"\1\2***", text)
 

@@ -62,6 +62,7 @@ class PassPurpose:
     can_scan: Callable[[Principal, Any], bool]
     label: str
     summary: Callable[[Any], dict] | None = None
+    check: Callable[[Any, datetime], None] | None = None
 
 
 PURPOSES: dict[str, PassPurpose] = {}
@@ -69,10 +70,13 @@ PURPOSES: dict[str, PassPurpose] = {}
 
 def register_purpose(name: str, lifecycle: Lifecycle, steps: Mapping[str, str],
                      can_scan: Callable[[Principal, Any], bool], label: str,
-                     summary: Callable[[Any], dict] | None = None) -> PassPurpose:
+                     summary: Callable[[Any], dict] | None = None,
+                     check: Callable[[Any, datetime], None] | None = None) -> PassPurpose:
     """Declare a pass purpose (at import of the domain). `can_scan(scanner, order)` says who
     may scan (roles and scope); `steps` maps a state to the transition a scan makes;
-    `summary(order)` adds what the scanner should see (a dict, shown as `summary`)."""
+    `summary(order)` adds what the scanner should see (a dict, shown as `summary`);
+    `check(order, now)` raises the domain's AppError when the pass is not valid now (a visit
+    outside its window): called before issuing and before a scan's step."""
     problems = []
     if not NAME_RE.fullmatch(name) or name in PURPOSES:
         problems.append("the name must be new and match [a-z][a-z0-9_]{0,31}")
@@ -82,7 +86,7 @@ def register_purpose(name: str, lifecycle: Lifecycle, steps: Mapping[str, str],
             problems.append(f"step {state!r} → {transition!r} is not a transition from that state")
     if not steps or problems:
         raise ValueError(f"pass purpose {name!r}: " + ("; ".join(problems) or "no steps"))
-    purpose = PURPOSES[name] = PassPurpose(name, lifecycle, dict(steps), can_scan, label, summary)
+    purpose = PURPOSES[name] = PassPurpose(name, lifecycle, dict(steps), can_scan, label, summary, check)
     return purpose
 
 
@@ -115,6 +119,8 @@ def issue(purpose: PassPurpose | str, order, holder: Principal, now: datetime | 
         raise AppError("PASS_ORDER_NOT_ACTIVE", f"当前状态为「{lifecycle.label(state)}」，无需出示{purpose.label}",
                        details={"current": state, "current_label": lifecycle.label(state)})
     now = now or utcnow()
+    if purpose.check is not None:
+        purpose.check(order, now)
     ttl = current_app.config["QR_PASS_TTL_SECONDS"]
     expires = math.ceil(now.timestamp()) + ttl
     kid, keys = _key_ring()
@@ -169,6 +175,8 @@ def scan(scanner: Principal, token: str, now: datetime | None = None) -> dict:
     step = purpose.steps.get(claims.state)
     if step is None:
         raise AppError("PASS_INVALID", details={"reason": "state"})
+    if purpose.check is not None and lifecycle.state_of(order) == claims.state:
+        purpose.check(order, now or utcnow())
     lifecycle.transition(order, step, scanner, note=f"扫描{purpose.label}", only_from=(claims.state,))
     holder = db.session.get(User, claims.holder_id)
     state = lifecycle.state_of(order)

@@ -8,6 +8,7 @@ import models.platform  # noqa: F401
 import models.points  # noqa: F401
 import models.ratings  # noqa: F401
 import models.rooms  # noqa: F401
+import models.visitors  # noqa: F401
 from app.extensions import Base, db
 from models.audit import AuditLog
 from models.calendar import CalendarDay  # noqa: F401

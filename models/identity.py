@@ -29,6 +29,8 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "technician": ("维修技师", ("company",)),
     "guard": ("安保人员", ("company",)),
     "room_approver": ("会议室审批人", ("global", "room", "department")),
+    # Reading a visitor's whole ID number (verifying at the gate): audited, granted apart from guard.
+    "id_verifier": ("证件核验（可查看完整证件号）", ("global", "company")),
     "admin": ("管理员", ("global",)),
     "auditor": ("审计员（只读）", ("global",)),
 }

@@ -20,7 +20,9 @@ CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.n
                 "tests.canteen.ownership_cases_booking", "tests.canteen.ownership_cases_menus",
                 "tests.canteen.ownership_cases_waste", "tests.canteen.ownership_cases_dish_ratings",
                 "tests.rooms.ownership_cases_search", "tests.rooms.ownership_cases_booking",
-                "tests.rooms.ownership_cases_loop", "tests.rooms.ownership_cases_services"]
+                "tests.rooms.ownership_cases_loop", "tests.rooms.ownership_cases_services",
+                "tests.visitors.ownership_cases_visits", "tests.visitors.ownership_cases_gate",
+                "tests.visitors.ownership_cases_privacy"]
 CASES: dict[tuple[str, str], callable] = {}
 
 

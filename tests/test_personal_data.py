@@ -80,6 +80,7 @@ def test_rotate_pii_command(app, make):
 
 def test_logs_never_carry_phones_or_secrets(caplog):
     assert redact("bind 13800001234 ok") == "bind 138****1234 ok"
+    assert redact("id=11010519850312001X, 110105198503120028.") == "id=110***********001X, 110***********0028."
     assert redact("session_key=abc123&x=1") == "session_key=***&x=1"
     assert redact('{"secret": "s3cr3t"}') == '{"secret": "***"}'
     from app.logging_setup import RedactingFilter
