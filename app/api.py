@@ -32,6 +32,7 @@ def init_api(app: Flask) -> Api:
     from blueprints.identity.routes import blp as identity_blp
     from blueprints.meta.routes import blp as meta_blp
     from blueprints.notifications.routes import blp as notifications_blp
+    from blueprints.parking import BLUEPRINTS as parking_blps
     from blueprints.passes.routes import blp as passes_blp
     from blueprints.places.routes import BLUEPRINTS as places_blps
     from blueprints.points.routes import blp as points_blp
@@ -42,7 +43,7 @@ def init_api(app: Flask) -> Api:
 
     for blp in (meta_blp, auth_blp, wx_blp, identity_blp, *places_blps, notifications_blp, passes_blp,
                 attachments_blp, ratings_blp, points_blp, *canteen_blps, *rooms_blps,
-                *visitors_blps):
+                *visitors_blps, *parking_blps):
         api.register_blueprint(blp, url_prefix=API_PREFIX + blp.url_prefix)
     app.extensions["api"] = api
     return api

@@ -144,6 +144,9 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "VISIT_SERIES_MAX": _int("VISIT_SERIES_MAX", 12),
         "VISIT_INVITATION_DAYS": _int("VISIT_INVITATION_DAYS", 7),
         "VISIT_RETENTION_DAYS": _int("VISIT_RETENTION_DAYS", 180),
+        # Parking (blueprints/parking): a signed gate request's timestamp may be this far
+        # from the server's clock (its nonce is remembered twice as long).
+        "PARKING_GATE_SKEW_SECONDS": _int("PARKING_GATE_SKEW_SECONDS", 300),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),
         # Mini-program codes (miniapp_api/codes.py): the landing page that resolves scenes.

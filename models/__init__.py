@@ -4,6 +4,7 @@ tables on the shared metadata (Alembic and the app both import it)."""
 import models.attachments  # noqa: F401
 import models.canteen  # noqa: F401
 import models.notifications  # noqa: F401
+import models.parking  # noqa: F401
 import models.platform  # noqa: F401
 import models.points  # noqa: F401
 import models.ratings  # noqa: F401

@@ -1,0 +1,9 @@
+"""Parking (停车): lots, staff vehicles, reservations with fair draws, visitor parking tied to
+visits, the signed gate API, occupancy. rules.py holds the reservation lifecycle, the draw
+and the gate authentication; plates.py the plate formats. The HTTP parts add their
+blueprints to `BLUEPRINTS` (registered by app/api.py under /api/v1) as they are built."""
+
+import blueprints.parking.plates  # noqa: F401  (registers the plate error code)
+import blueprints.parking.rules  # noqa: F401  (registers the reservation lifecycle and gate codes)
+
+BLUEPRINTS: list = []
