@@ -10,6 +10,7 @@ anonymisation. Each part brings its own service, schemas and blueprint (all unde
   overstays, reading a whole ID number (gate.py);
 - privacy: consent, a visitor's own data (see, delete), the blacklist, retention (privacy.py)."""
 
+import blueprints.visitors.personal  # noqa: F401  (registers the personal-data error codes)
 import blueprints.visitors.rules  # noqa: F401  (registers the visit lifecycle first)
 from blueprints.visitors.routes_gate import blp as gate_blp
 from blueprints.visitors.routes_privacy import blp as privacy_blp
