@@ -144,8 +144,12 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "VISIT_SERIES_MAX": _int("VISIT_SERIES_MAX", 12),
         "VISIT_INVITATION_DAYS": _int("VISIT_INVITATION_DAYS", 7),
         "VISIT_RETENTION_DAYS": _int("VISIT_RETENTION_DAYS", 180),
-        # Parking (blueprints/parking): a signed gate request's timestamp may be this far
-        # from the server's clock (its nonce is remembered twice as long).
+        # Parking (blueprints/parking): vehicles a person may register; a signed gate
+        # request's timestamp may be this far from the server's clock (its nonce is
+        # remembered twice as long).
+        "PARKING_MAX_VEHICLES": _int("PARKING_MAX_VEHICLES", 3),
+        # A reservation opens the gate from this long before its start.
+        "PARKING_GATE_EARLY_MINUTES": _int("PARKING_GATE_EARLY_MINUTES", 30),
         "PARKING_GATE_SKEW_SECONDS": _int("PARKING_GATE_SKEW_SECONDS", 300),
         # Working calendar (app/workcalendar.py): business hours in Asia/Shanghai.
         "WORK_HOURS": _env("WORK_HOURS", "09:00-12:00,13:30-17:30"),

@@ -22,7 +22,7 @@ CASE_MODULES = ["tests.test_ownership", "tests.places.ownership_cases", "tests.n
                 "tests.rooms.ownership_cases_search", "tests.rooms.ownership_cases_booking",
                 "tests.rooms.ownership_cases_loop", "tests.rooms.ownership_cases_services",
                 "tests.visitors.ownership_cases_visits", "tests.visitors.ownership_cases_gate",
-                "tests.visitors.ownership_cases_privacy"]
+                "tests.visitors.ownership_cases_privacy", "tests.parking.ownership_cases"]
 CASES: dict[tuple[str, str], callable] = {}
 
 
