@@ -21,6 +21,7 @@ from admin.views.contractor import CompanyStaffView, InviteCodeView
 from admin.views.identity import CompanyView, DepartmentView, UserView
 from admin.views.index import PanelIndexView
 from admin.views.notifications import add_views as add_notification_views
+from admin.views.parking import add_views as add_parking_views
 from admin.views.passes import add_views as add_scan_views
 from admin.views.places import CalendarDayView, PlaceView
 from admin.views.points import add_views as add_points_views
@@ -85,6 +86,7 @@ def setup_admin(app: Flask) -> Admin:
     add_canteen_booking_views(admin)
     add_canteen_waste_views(admin)
     add_room_views(admin)
+    add_parking_views(admin)
     add_rating_views(admin)
     add_points_views(admin)
     add_attachment_views(admin)
