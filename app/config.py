@@ -148,6 +148,10 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         # request's timestamp may be this far from the server's clock (its nonce is
         # remembered twice as long).
         "PARKING_MAX_VEHICLES": _int("PARKING_MAX_VEHICLES", 3),
+        # Reservations: at most this many days ahead; a draw weighs wins and no-shows of
+        # the last PARKING_DRAW_LOOKBACK_DAYS.
+        "PARKING_ADVANCE_DAYS": _int("PARKING_ADVANCE_DAYS", 7),
+        "PARKING_DRAW_LOOKBACK_DAYS": _int("PARKING_DRAW_LOOKBACK_DAYS", 30),
         # A reservation opens the gate from this long before its start.
         "PARKING_GATE_EARLY_MINUTES": _int("PARKING_GATE_EARLY_MINUTES", 30),
         "PARKING_GATE_SKEW_SECONDS": _int("PARKING_GATE_SKEW_SECONDS", 300),

@@ -7,6 +7,7 @@ import blueprints.parking.plates  # noqa: F401  (registers the plate error code)
 import blueprints.parking.rules  # noqa: F401  (registers the reservation lifecycle and gate codes)
 from blueprints.parking.routes_gate import blp as gate_blp
 from blueprints.parking.routes_lots import blp as lots_blp
+from blueprints.parking.routes_reservations import blp as reservations_blp
 from blueprints.parking.routes_vehicles import blp as vehicles_blp
 
-BLUEPRINTS = [lots_blp, vehicles_blp, gate_blp]
+BLUEPRINTS = [lots_blp, vehicles_blp, reservations_blp, gate_blp]
