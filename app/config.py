@@ -176,6 +176,8 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         "RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "10 per minute"),  # per openid
         "RATELIMIT_LOGIN_ADDR": _env("RATELIMIT_LOGIN_ADDR", "1200 per minute"),  # per address
         "RATELIMIT_BIND": _env("RATELIMIT_BIND", "5 per minute;20 per day"),
+        # Visitor requests (the host looked up by name and phone), per user.
+        "RATELIMIT_VISIT_APPLY": _env("RATELIMIT_VISIT_APPLY", "10 per minute;30 per day"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Proxies in front of the app (ProxyFix): how many hops to trust.
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
