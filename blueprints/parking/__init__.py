@@ -5,6 +5,7 @@ blueprints to `BLUEPRINTS` (registered by app/api.py under /api/v1) as they are 
 
 import blueprints.parking.plates  # noqa: F401  (registers the plate error code)
 import blueprints.parking.rules  # noqa: F401  (registers the reservation lifecycle and gate codes)
+import blueprints.parking.visitor_parking  # noqa: F401  (holds and frees visitor spaces with visits)
 from blueprints.parking.routes_gate import blp as gate_blp
 from blueprints.parking.routes_lots import blp as lots_blp
 from blueprints.parking.routes_reservations import blp as reservations_blp

@@ -5,8 +5,15 @@ from __future__ import annotations
 from app.auth import ApiBlueprint, current_principal
 from app.errors import ErrorSchema
 from app.extensions import db
-from blueprints.parking import lots
-from blueprints.parking.schemas_lots import LotSchema, OccupancyCorrectionSchema, UsageArgs, UsageSchema
+from blueprints.parking import lots, visitor_parking
+from blueprints.parking.schemas_lots import (
+    LotSchema,
+    OccupancyCorrectionSchema,
+    UsageArgs,
+    UsageSchema,
+    VisitorAvailabilityArgs,
+    VisitorAvailabilitySchema,
+)
 
 blp = ApiBlueprint("parking_lots", __name__, url_prefix="/parking", description="停车：停车场、车位与使用情况")
 
@@ -51,3 +58,12 @@ def correct_occupancy(body, lot_id):
 def usage(args, lot_id):
     """停车场使用情况：按日的入场、出场、拒绝次数和车辆数，入场原因分布（北京时间）"""
     return lots.usage(lot_id, args["date_from"], args["date_to"])
+
+
+@blp.get("/visitor-availability")
+@blp.auth("staff", "guard", "admin", "auditor")
+@blp.arguments(VisitorAvailabilityArgs, location="query")
+@blp.response(200, VisitorAvailabilitySchema(many=True))
+def visitor_availability(args):
+    """某时段各停车场剩余的访客车位（被访人同意来访前查看；同意带车牌的来访时自动预留一个）"""
+    return visitor_parking.availability(args["starts_at"], args["ends_at"])

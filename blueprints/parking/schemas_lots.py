@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.schemas import BusinessDate, Trimmed
+from app.schemas import BusinessDate, LocalDateTime, Trimmed
 from models.parking import LOT_MODES, SPACE_KINDS
 
 
@@ -50,3 +50,20 @@ class UsageSchema(LotSchema):
     days = ma.fields.List(ma.fields.Nested(UsageDaySchema), required=True)
     entry_reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True,
                                    metadata={"description": "入场事件按原因计数（含拒绝）"})
+
+
+class VisitorAvailabilityArgs(ma.Schema):
+    starts_at = LocalDateTime(required=True)
+    ends_at = LocalDateTime(required=True)
+
+    @ma.validates_schema
+    def _range(self, data, **kwargs):
+        if data["ends_at"] <= data["starts_at"]:
+            raise ma.ValidationError("结束时间须晚于开始时间", "ends_at")
+
+
+class VisitorAvailabilitySchema(ma.Schema):
+    lot_id = ma.fields.Integer(required=True, attribute="lot.id")
+    lot_name = ma.fields.String(required=True, attribute="lot.name")
+    capacity = ma.fields.Integer(required=True, metadata={"description": "访客车位数"})
+    free = ma.fields.Integer(required=True, metadata={"description": "该时段仍可预留的访客车位数"})
