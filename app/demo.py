@@ -48,6 +48,7 @@ DEMO_STEPS = [
     "blueprints.canteen.demo_waste:seed",
     "blueprints.canteen.demo_dish_ratings:seed",
     "blueprints.rooms.demo:seed",
+    "blueprints.parking.demo:seed",
     "blueprints.ratings.demo:seed_ratings",
 ]
 

@@ -59,3 +59,22 @@ def test_lot_and_gate_key_from_the_panel(make, signed_in, admin_user, auditor): 
     reader = signed_in(auditor)
     assert reader.post("/admin/parking-lots/new/", data={"name": "x"}).status_code in (302, 403)
     assert db.session.execute(select(ParkingLot).where(ParkingLot.name == "x")).first() is None
+
+
+def test_demo_seeds_once(app):
+    from sqlalchemy import func
+
+    from app.demo import seed_demo
+    from models.parking import GateEvent, LotOccupancy, ParkingDraw, ParkingReservation, Vehicle
+
+    seed_demo()
+    assert db.session.execute(select(func.count()).select_from(ParkingLot)).scalar() == 2
+    assert db.session.execute(select(func.count()).select_from(Vehicle)).scalar() == 6
+    assert db.session.execute(select(func.count()).select_from(GateEvent)).scalar() == 7 * 13
+    states = dict(db.session.execute(select(ParkingReservation.status, func.count())
+                                     .group_by(ParkingReservation.status)).all())
+    assert states.get("reserved") == 4 and states.get("waitlisted") == 2, states
+    assert db.session.execute(select(func.count()).select_from(ParkingDraw)).scalar() >= 2
+    assert db.session.execute(select(LotOccupancy.occupied)).scalars().all() == [0]
+    seed_demo()
+    assert db.session.execute(select(func.count()).select_from(GateEvent)).scalar() == 7 * 13
