@@ -40,7 +40,6 @@ from app.timeutil import local, utcnow
 from models.visitors import ID_TYPES, LIVE_STATES, VISIT_STATES, Visit
 
 register_codes({
-    "VISIT_NOT_FOUND": (404, "访客预约不存在", "Visitors: no such visit or application visible to the caller."),
     "VISIT_WINDOW_INVALID": (422, "来访时间无效：结束时间须晚于开始时间，且精确到分钟",
                              "Visitors: end not after start, or not whole minutes."),
     "VISIT_WINDOW_PAST": (422, "来访时间已过", "Visitors: the window ends in the past (`details.ends_at`)."),
