@@ -57,13 +57,17 @@ def availability(start: datetime, end: datetime) -> list[dict]:
 
 
 def reserve_for_visit(visit: Visit) -> ParkingReservation | None:
-    """A visitor space for the visit's window, or None (no lot has room: the host is told)."""
+    """A visitor space for the visit's window, or None (no lot has room: the host is told;
+    no lot takes visitors at all: nothing happens)."""
     application = visit.application
     existing = db.session.execute(select(ParkingReservation).where(
         ParkingReservation.visit_id == visit.id, ParkingReservation.status.in_(LIVE_RESERVATION_STATES))).scalar()
     if existing is not None:
         return existing
-    for lot in _visitor_lots(lock=True):
+    candidates = _visitor_lots(lock=True)
+    if not candidates:  # no lot takes visitors: nothing to hold, nobody to warn
+        return None
+    for lot in candidates:
         if _held(lot.id, visit.starts_at, visit.ends_at) < lot.visitor_capacity:
             reservation = ParkingReservation(
                 lot_id=lot.id, visit_id=visit.id, plate=application.plate, kind="visitor",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.timeutil import local, utcnow
 from models.notifications import InAppMessage
-from models.parking import ParkingReservation, WhitelistChange
+from models.parking import ParkingLot, ParkingReservation, WhitelistChange
 from tests.parking.test_gate import make_gate
 from tests.rooms.booking_helpers import post_worker
 from tests.support.procs import run_at_once
@@ -76,7 +76,13 @@ def test_full_lot_tells_the_host_and_availability_shows_it(app, client, make):
     assert [r.plate for r in reservations()] == ["粤B11111"]
     notices = db.session.execute(select(InAppMessage.title).where(InAppMessage.user_id == host.id)).scalars().all()
     assert "访客车位已满" in notices
-    # no plate, no space asked for
+    # no plate, no space asked for; no lot for visitors at all, no warning either
+    db.session.execute(update(ParkingLot).values(visitor_capacity=0))
+    db.session.commit()
+    host4, other = pending(make, "粤B44444", start)
+    client.post(f"{API}/{other.id}/approve", json={}, headers=make.headers(host4))
+    assert db.session.execute(select(InAppMessage.title).where(InAppMessage.user_id == host4.id)).scalars().all() \
+        .count("访客车位已满") == 0
     host3, walker = pending(make, None)
     client.post(f"{API}/{walker.id}/approve", json={}, headers=make.headers(host3))
     assert len(reservations()) == 1
