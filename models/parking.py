@@ -114,6 +114,11 @@ class ParkingSpace(Base):
     kind: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
+    lot: Mapped[ParkingLot] = relationship()
+
+    def __str__(self) -> str:
+        return self.number
+
 
 class Vehicle(TimestampMixin, Base):
     """A staff member's registered car (at most PARKING_MAX_VEHICLES active per person)."""
@@ -179,6 +184,7 @@ class ParkingReservation(TimestampMixin, Base):
 
     lot: Mapped[ParkingLot] = relationship()
     user: Mapped[User | None] = relationship()
+    space: Mapped[ParkingSpace | None] = relationship()
 
 
 class ParkingDraw(Base):

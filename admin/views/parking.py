@@ -1,4 +1,4 @@
-"""停车管理 in the panel: lots (capacities per kind, mode, draw time), staff vehicles, gate keys
+"""停车管理 in the panel: lots (capacities per kind, mode, draw time), numbered spaces, staff vehicles, gate keys
 (a new key's secret is shown once, then kept only encrypted), reservations, draws, gate
 events and occupancy corrections (read-only records)."""
 
@@ -27,6 +27,7 @@ from models.parking import (
     ParkingDraw,
     ParkingLot,
     ParkingReservation,
+    ParkingSpace,
     Vehicle,
 )
 from models.places import Place
@@ -56,6 +57,18 @@ class LotView(PanelModelView):
     form_args = {"mode": {"choices": list(LOT_MODES.items())},
                  "place": {"query_factory": lambda: db.session.execute(
                      select(Place).where(Place.kind == "area").order_by(Place.id)).scalars().all()}}
+
+
+class SpaceView(PanelModelView):
+    audit_name = "parking_space"
+    audit_value_fields = ("lot_id", "number", "kind", "is_active")
+    column_list = ["lot_id", "number", "kind", "is_active"]
+    column_labels = {"lot_id": "停车场", "lot": "停车场", "number": "车位号", "kind": "类型", "is_active": "启用"}
+    column_formatters = {"kind": _label(SPACE_KINDS)}
+    column_searchable_list = ["number"]
+    form_columns = ["lot", "number", "kind", "is_active"]
+    form_overrides = {"kind": SelectField}
+    form_args = {"kind": {"choices": list(SPACE_KINDS.items())}}
 
 
 class VehicleView(PanelModelView):
@@ -140,6 +153,8 @@ class CorrectionView(PanelModelView):
 
 def add_views(admin) -> None:
     admin.add_view(LotView(ParkingLot, name="停车场", category=CATEGORY, endpoint="parking_lot", url="parking-lots"))
+    admin.add_view(SpaceView(ParkingSpace, name="编号车位", category=CATEGORY, endpoint="parking_space",
+                             url="parking-spaces"))
     admin.add_view(VehicleView(Vehicle, name="员工车辆", category=CATEGORY, endpoint="vehicle", url="vehicles"))
     admin.add_view(ReservationView(ParkingReservation, name="车位预约", category=CATEGORY,
                                    endpoint="parking_reservation", url="parking-reservations"))

@@ -12,7 +12,8 @@ first waitlisted application that now fits. A reservation not entered by its sta
 lot's grace is a `no_show` (the `parking_no_shows` sweep) and counts against the person in
 later draws, like recent wins.
 
-Every decision that counts spaces runs under the lot's row lock (SELECT ... FOR UPDATE), so
+Where a lot has numbered spaces, a held reservation gets the lowest-numbered free one of its
+kind (`assign_space`). Every decision that counts spaces runs under the lot's row lock (SELECT ... FOR UPDATE), so
 concurrent applications, cancellations and draws never hold more spaces than the lot has.
 """
 
@@ -36,6 +37,7 @@ from models.parking import (
     ParkingDraw,
     ParkingLot,
     ParkingReservation,
+    ParkingSpace,
     Vehicle,
     WhitelistChange,
 )
@@ -94,9 +96,22 @@ def _fits(lot: ParkingLot, held: dict[str, int], kind: str, period: str) -> bool
     return all(held[half] < lot.capacity_of(kind) for half in HALVES[period])
 
 
+def assign_space(reservation: ParkingReservation) -> None:
+    """The lowest-numbered active space of the lot and kind that no other held reservation
+    overlapping this one's window has (lots without numbered spaces: none). The lot is locked."""
+    taken = select(ParkingReservation.space_id).where(
+        ParkingReservation.lot_id == reservation.lot_id, ParkingReservation.space_id.is_not(None),
+        ParkingReservation.status.in_(HOLDING_STATES), ParkingReservation.id != reservation.id,
+        ParkingReservation.starts_at < reservation.ends_at, ParkingReservation.ends_at > reservation.starts_at)
+    reservation.space_id = db.session.execute(select(ParkingSpace.id).where(
+        ParkingSpace.lot_id == reservation.lot_id, ParkingSpace.kind == reservation.kind, ParkingSpace.is_active,
+        ParkingSpace.id.not_in(taken)).order_by(ParkingSpace.number).limit(1)).scalar()
+
+
 def _reserve(reservation: ParkingReservation, transition: str, **values) -> None:
     PARKING.transition(reservation, transition, SYSTEM, values=values)
     db.session.refresh(reservation)
+    assign_space(reservation)
     db.session.add(WhitelistChange(lot_id=reservation.lot_id, plate=reservation.plate, action="allow",
                                    valid_from=reservation.starts_at, valid_until=reservation.ends_at,
                                    source=f"reservation:{reservation.id}"))

@@ -37,6 +37,8 @@ class ReservationSchema(ma.Schema):
     status = ma.fields.String(required=True, metadata={"description": ", ".join(RESERVATION_STATES)})
     status_label = ma.fields.Function(lambda r: RESERVATION_STATES[r.status], required=True,
                                       metadata={"type": "string"})
+    space_number = ma.fields.Function(lambda r: r.space.number if r.space else None, required=True, metadata={
+        "type": "string", "nullable": True, "description": "分配的车位号（停车场有编号车位时）"})
     waitlist_rank = ma.fields.Integer(allow_none=True, required=True, metadata={"description": "候补顺位"})
     draw_id = ma.fields.Integer(allow_none=True, required=True)
     available_transitions = ma.fields.Function(

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.lifecycle import SYSTEM, order_transitioned
 from app.notify import notify, register_templates
 from app.timeutil import local
+from blueprints.parking.reservations import assign_space
 from blueprints.parking.rules import PARKING
 from blueprints.visitors.rules import REVOKED_STATES, VISIT
 from models.parking import HOLDING_STATES, LIVE_RESERVATION_STATES, ParkingLot, ParkingReservation, WhitelistChange
@@ -75,6 +76,7 @@ def reserve_for_visit(visit: Visit) -> ParkingReservation | None:
                 status="reserved")
             db.session.add(reservation)
             PARKING.record_creation(reservation, SYSTEM, note=f"访客预约 #{visit.id}")
+            assign_space(reservation)
             db.session.add(WhitelistChange(lot_id=lot.id, plate=reservation.plate, action="allow",
                                            valid_from=visit.starts_at, valid_until=visit.ends_at,
                                            source=f"reservation:{reservation.id}"))

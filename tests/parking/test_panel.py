@@ -13,8 +13,8 @@ from models.places import Place
 from tests.parking.test_gate import car, make_gate
 from tests.support.admin import PASSWORD, admin_user, auditor, signed_in  # noqa: F401
 
-PAGES = ["parking-lots", "vehicles", "parking-reservations", "parking-draws", "gate-keys", "gate-events",
-         "parking-corrections"]
+PAGES = ["parking-lots", "parking-spaces", "vehicles", "parking-reservations", "parking-draws", "gate-keys",
+         "gate-events", "parking-corrections"]
 
 
 def test_every_page_renders_for_admins_and_auditors(make, signed_in, admin_user, auditor):  # noqa: F811

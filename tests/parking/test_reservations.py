@@ -172,3 +172,23 @@ def test_several_processes_for_the_last_spaces(app, client, make):
     held = db.session.execute(select(ParkingReservation.status).where(ParkingReservation.day == day)).scalars().all()
     assert sorted(held) == ["reserved", "reserved", "waitlisted", "waitlisted", "waitlisted", "waitlisted"]
     assert db.session.execute(select(ParkingDraw)).first() is None
+
+
+def test_numbered_spaces_are_assigned_and_reused(app, client, make, clock):
+    from models.parking import ParkingSpace
+
+    gate = make_gate(client, mode="reservation", staff_capacity=2)
+    db.session.add_all([ParkingSpace(lot_id=gate.lot.id, number=n, kind="staff") for n in ("B-02", "B-01")])
+    db.session.add(ParkingSpace(lot_id=gate.lot.id, number="EV-1", kind="ev"))
+    db.session.commit()
+    clock(AFTER_DRAW)
+    first = apply(client, make, *driver(make), gate.lot).get_json()
+    second = apply(client, make, *driver(make), gate.lot).get_json()
+    third_user, third_vehicle = driver(make)
+    third = apply(client, make, third_user, third_vehicle, gate.lot).get_json()
+    assert [(r["status"], r["space_number"]) for r in (first, second, third)] == \
+        [("reserved", "B-01"), ("reserved", "B-02"), ("waitlisted", None)]
+    owner = db.session.get(ParkingReservation, first["id"]).user
+    client.post(f"{API}/{first['id']}/cancel", headers=make.headers(owner))
+    promoted = client.get(f"{API}/{third['id']}", headers=make.headers(third_user)).get_json()
+    assert (promoted["status"], promoted["space_number"]) == ("reserved", "B-01")
