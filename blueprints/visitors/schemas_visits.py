@@ -208,6 +208,18 @@ class VisitApplicationSchema(ma.Schema):
     created_at = LocalDateTime(required=True)
 
 
+def _free_visitor_spaces(application) -> int | None:
+    """For a pending application with a plate: the visitor spaces still free for its first open
+    window (what the host should know before approving); None otherwise."""
+    from blueprints.parking.visitor_parking import availability  # parking builds on visitors
+
+    pending = [v for v in application.visits if v.status == "pending"]
+    if not application.plate or not pending:
+        return None
+    lots = availability(pending[0].starts_at, pending[0].ends_at)
+    return sum(lot["free"] for lot in lots) if lots else None
+
+
 class VisitApplicationDetailSchema(VisitApplicationSchema):
     visits = ma.fields.List(ma.fields.Nested(VisitDetailSchema), dump_only=True)
     companions = ma.fields.List(ma.fields.Nested(VisitCompanionSchema), dump_only=True)
@@ -218,6 +230,8 @@ class VisitApplicationDetailSchema(VisitApplicationSchema):
     held_reason = computed(ma.fields.String, lambda a: a.held_reason if _actor() and _actor().reads_everything
                            else None, allow_none=True, metadata={"description": "待复核原因（仅管理员、审计员可见）"})
     invitation_expires_at = computed(LocalDateTime, service.invitation_expires_at, allow_none=True)
+    free_visitor_spaces = computed(ma.fields.Integer, _free_visitor_spaces, allow_none=True, metadata={
+        "description": "待确认且带车牌的申请：首次来访时段剩余的访客车位数（0 表示已满，同意后不能预留车位）"})
     available_actions = computed(ma.fields.List, _actions, cls_or_instance=ma.fields.String(), metadata={
         "description": "当前用户可对整个申请执行的操作：approve, reject, release, cancel"})
 

@@ -36,6 +36,7 @@ def test_approval_holds_a_space_and_cancelling_frees_it(app, client, make):
     gate = make_gate(client, visitor_capacity=2)
     host, application = pending(make, "粤B12345")
     visit = application.visits[0]
+    assert client.get(f"{API}/{application.id}", headers=make.headers(host)).get_json()["free_visitor_spaces"] == 2
     resp = client.post(f"{API}/{application.id}/approve", json={}, headers=make.headers(host))
     assert resp.status_code == 200, resp.get_json()
     [held] = reservations()
@@ -71,6 +72,9 @@ def test_full_lot_tells_the_host_and_availability_shows_it(app, client, make):
     assert client.get("/api/v1/parking/visitor-availability", query_string=params,
                       headers=staff).get_json()[0]["free"] == 0
     host, second = pending(make, "粤B22222", start + timedelta(hours=1))
+    # the host sees before approving that no visitor space is left
+    detail = client.get(f"{API}/{second.id}", headers=make.headers(host)).get_json()
+    assert detail["free_visitor_spaces"] == 0
     resp = client.post(f"{API}/{second.id}/approve", json={}, headers=make.headers(host))
     assert resp.status_code == 200 and resp.get_json()["status"] == "approved"  # the visit is approved anyway
     assert [r.plate for r in reservations()] == ["粤B11111"]
