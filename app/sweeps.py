@@ -53,6 +53,9 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           "(lapse, release no-shows, close ended meetings, expire waitlist offers)"),
     Sweep("rooms_reminders", "blueprints.rooms.loop:send_reminders", 60,
           "会前提醒组织人和参会人 (remind organisers and attendees before meetings)"),
+    Sweep("visitors_gate", "blueprints.visitors.gate:gate_sweep", 60,
+          "访客到期处理：来访时段结束仍未入场的预约过期，超时仍在访的提醒被访人和门岗 "
+          "(expire missed visits, flag overstays once)"),
     Sweep("parking_draws", "blueprints.parking.reservations:run_due_draws", 300,
           "到点为次日的预约车位抽签 (run tomorrow's parking draws once their time has come)"),
     Sweep("parking_no_shows", "blueprints.parking.reservations:mark_no_shows", 300,
